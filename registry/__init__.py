@@ -1,0 +1,29 @@
+"""The registry of self-management models: the application factory."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the application; `config` overrides what the environment gives."""
+    app = Flask(__name__, template_folder=str(ROOT / "templates"),
+                static_folder=str(ROOT / "static"), instance_path=str(ROOT / "instance"))
+    from registry.config import from_environment
+    app.config.update(from_environment(Path(app.instance_path)))
+    if config:
+        app.config.update(config)
+
+    from registry import database, i18n, web
+    database.init_app(app)
+    i18n.init_app(app)
+    from registry import accounts, api, cli, search
+    accounts.init_app(app)
+    search.init_app(app)
+    web.init_app(app)
+    api.init_app(app)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,1 @@
+"""Import and export of models: JSON Lines, CSV and XLSX in one interchange format."""

@@ -1,0 +1,112 @@
+"""Who may do what, answered in one place; views, templates, the API and exports all ask here.
+
+A grant is a role on a unit: a commune code (5 digits), a province code (2 digits) or
+"national". A grant on a province covers every commune in it; "national" covers everything.
+"""
+from __future__ import annotations
+
+from registry.models.accounts import NATIONAL
+from registry.workflow import PUBLIC_STATES
+
+# Roles whose grants give a say over the models of their area.
+JURISDICTION_ROLES = ("officer", "committee", "reviewer")
+
+
+def _grants(user):
+    if user is None or not getattr(user, "is_authenticated", False):
+        return ()
+    return getattr(user, "grants", ())
+
+
+def has_role(user, role: str) -> bool:
+    return any(g.role == role for g in _grants(user))
+
+
+def is_admin(user) -> bool:
+    return has_role(user, "admin")
+
+
+def unit_covers(unit: str, commune_code: str, province_code: str) -> bool:
+    """Does a grant's unit include the commune?"""
+    return unit == NATIONAL or unit == commune_code or unit == province_code
+
+
+def covers(user, commune_code: str, province_code: str, roles) -> bool:
+    """Does the user hold one of `roles` on a unit containing the commune?"""
+    return any(g.role in roles and unit_covers(g.unit, commune_code, province_code)
+               for g in _grants(user))
+
+
+def is_own_officer(user, practice) -> bool:
+    """An officer of the model's own commune (province-wide officer grants are not given)."""
+    return covers(user, practice.commune_code, practice.province_code, ("officer",))
+
+
+def is_covering_committee(user, practice) -> bool:
+    return covers(user, practice.commune_code, practice.province_code, ("committee",))
+
+
+def can_view_practice(user, practice) -> bool:
+    if practice.status in PUBLIC_STATES:
+        return True
+    return (is_admin(user) or is_own_officer(user, practice)
+            or covers(user, practice.commune_code, practice.province_code,
+                      ("committee", "reviewer")))
+
+
+def can_view_personal_data(user, practice) -> bool:
+    """Core members' names and phones: own officers, covering committees, administrators."""
+    return is_admin(user) or is_own_officer(user, practice) or is_covering_committee(
+        user, practice)
+
+
+def can_create_practice(user, commune_code: str | None = None,
+                        province_code: str | None = None) -> bool:
+    """Officers register models of their commune; administrators anywhere."""
+    if is_admin(user):
+        return True
+    if commune_code is None:
+        return has_role(user, "officer")
+    return covers(user, commune_code, province_code or commune_code[:0], ("officer",))
+
+
+def can_edit_practice(user, practice) -> bool:
+    if practice.status == "archived":
+        return is_admin(user)
+    return is_admin(user) or is_own_officer(user, practice)
+
+
+def can_archive_practice(user, practice) -> bool:
+    return practice.status != "archived" and can_edit_practice(user, practice)
+
+
+def can_view_revisions(user, practice) -> bool:
+    return can_view_personal_data(user, practice)
+
+
+def can_view_evidence(user, practice) -> bool:
+    """Evidence files may name people; the same audience as personal data."""
+    return can_view_personal_data(user, practice)
+
+
+def can_manage_users(user) -> bool:
+    return is_admin(user)
+
+
+def can_manage_vocabularies(user) -> bool:
+    return is_admin(user)
+
+
+def personal_data_scope(user):
+    """For queries over many models: None if the user may see all personal data, else the
+    (commune codes, province codes) whose personal data they may see."""
+    if is_admin(user):
+        return None
+    communes, provinces = set(), set()
+    for g in _grants(user):
+        if g.role not in ("officer", "committee"):
+            continue
+        if g.unit == NATIONAL and g.role == "committee":
+            return None
+        (communes if len(g.unit) == 5 else provinces).add(g.unit)
+    return communes, provinces

@@ -1,0 +1,74 @@
+"""Every flush that touches a practice logs its id under a new generation number.
+
+The search structures of every worker replay this log before answering, so a write made
+through any process shows in the next response of all of them. Writers increment one counter
+row; its row lock orders their commits, so no generation becomes visible before a smaller one.
+"""
+from __future__ import annotations
+
+from sqlalchemy import event, insert, select, update
+from sqlalchemy.orm import Session
+
+from registry.models.practices import CoreMember, Evidence, OutcomeReport, Practice
+from registry.models.search_log import SearchChange, SearchCounter
+
+_CHILDREN = (CoreMember, OutcomeReport, Evidence)
+
+
+def _touched_practice_ids(session: Session) -> set[int]:
+    ids: set[int] = set()
+    for obj in list(session.new) + list(session.dirty) + list(session.deleted):
+        if isinstance(obj, Practice) and obj.id is not None:
+            ids.add(obj.id)
+        elif isinstance(obj, _CHILDREN) and obj.practice_id is not None:
+            ids.add(obj.practice_id)
+    return ids
+
+
+def record_changes(session: Session, practice_ids) -> int | None:
+    """Log the given practice ids as changed in one new generation; returns it."""
+    practice_ids = sorted(set(practice_ids))
+    if not practice_ids:
+        return None
+    conn = session.connection()
+    conn.execute(update(SearchCounter).where(SearchCounter.id == 1)
+                 .values(generation=SearchCounter.generation + 1))
+    generation = conn.execute(select(SearchCounter.generation)
+                              .where(SearchCounter.id == 1)).scalar_one()
+    conn.execute(insert(SearchChange), [{"generation": generation, "practice_id": pid}
+                                        for pid in practice_ids])
+    pending = session.info.setdefault("changed_practices", set())
+    pending.update(practice_ids)
+    return generation
+
+
+def current_generation(session: Session) -> int:
+    return session.execute(select(SearchCounter.generation)
+                           .where(SearchCounter.id == 1)).scalar_one_or_none() or 0
+
+
+def _after_flush(session: Session, flush_context) -> None:
+    if session.info.get("suspend_change_log"):
+        return
+    record_changes(session, _touched_practice_ids(session))
+
+
+def install(session_factory) -> None:
+    """Attach the change log to every session the factory makes (idempotent)."""
+    if not event.contains(session_factory, "after_flush", _after_flush):
+        event.listen(session_factory, "after_flush", _after_flush)
+
+
+def _derive_province(session: Session, flush_context, instances) -> None:
+    """A practice's province always follows its commune, however the commune was set."""
+    from registry.models.places import Commune
+    for obj in list(session.new) + list(session.dirty):
+        if isinstance(obj, Practice) and obj.commune_code:
+            commune = session.get(Commune, obj.commune_code)
+            if commune is not None and obj.province_code != commune.province_code:
+                obj.province_code = commune.province_code
+
+
+def install_derivations(session_factory) -> None:
+    if not event.contains(session_factory, "before_flush", _derive_province):
+        event.listen(session_factory, "before_flush", _derive_province)

@@ -1,0 +1,202 @@
+"""Fixtures: one application per database engine (SQLite and PostgreSQL), reset after each test.
+
+Every test that uses `app` (directly or through `client`, `runner`, `make_practice`, ...)
+runs once on SQLite and once on PostgreSQL. Each run creates its own databases and drops
+them at the end; nothing depends on what an earlier run left behind.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import date
+
+import pytest
+from sqlalchemy import create_engine, delete, select, text
+
+from registry import create_app
+from registry.extensions import db
+
+PG_ADMIN_URL = os.environ.get("REGISTRY_TEST_POSTGRES_URL",
+                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+ENGINES = [e for e in os.environ.get("REGISTRY_TEST_ENGINES", "sqlite,postgresql").split(",")
+           if e]
+# Tables whose rows are reference data loaded once per session (kept between tests).
+REFERENCE_TABLES = {"province", "commune", "abbreviation", "alembic_version",
+                    "search_counter"}
+
+
+def _postgres_database(tmp_name: str):
+    """Create a fresh PostgreSQL database; returns (url, drop function)."""
+    try:
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{tmp_name}"'))
+    except Exception as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is unreachable at {PG_ADMIN_URL} in CI: {exc}")
+        pytest.skip(f"PostgreSQL unreachable at {PG_ADMIN_URL}: {exc}")
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + tmp_name
+
+    def drop():
+        with admin.connect() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE datname = :n AND pid <> pg_backend_pid()"),
+                         {"n": tmp_name})
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{tmp_name}"'))
+        admin.dispose()
+    return url, drop
+
+
+def build_app(engine: str, tmp_path_factory, extra: dict | None = None):
+    """A migrated application with vocabularies and units loaded, and its teardown."""
+    base = tmp_path_factory.mktemp(f"registry-{engine}")
+    name = f"registry_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    drop = None
+    if engine == "sqlite":
+        url = f"sqlite:///{base / 'test.sqlite3'}"
+    else:
+        url, drop = _postgres_database(name)
+    config = {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SECRET_KEY": "test-secret",
+        "WTF_CSRF_ENABLED": False,
+        "REGISTRY_UPLOAD_DIR": str(base / "uploads"),
+        "REGISTRY_ENGINE": engine,
+        "REGISTRY_ELASTICSEARCH_URL": None,
+    }
+    config.update(extra or {})
+    app = create_app(config)
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        from registry.units import load_units
+        from registry.vocabularies import load_seed_vocabularies
+        upgrade()
+        load_seed_vocabularies()
+        load_units()
+        db.session.commit()
+
+    def teardown():
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        if drop:
+            drop()
+    return app, teardown
+
+
+@pytest.fixture(scope="session", params=ENGINES)
+def app(request, tmp_path_factory):
+    app, teardown = build_app(request.param, tmp_path_factory)
+    yield app
+    teardown()
+
+
+def reset_database(app) -> None:
+    """Remove everything tests wrote, keep reference data, and tell the search log."""
+    from registry.models.practices import Practice
+    from registry.models.vocab import Term
+    from registry.search.changes import record_changes
+    with app.app_context():
+        db.session.rollback()
+        ids = list(db.session.scalars(select(Practice.id)))
+        session = db.session
+        session.info["suspend_change_log"] = True
+        for table in reversed(db.metadata.sorted_tables):
+            if table.name in REFERENCE_TABLES:
+                continue
+            if table.name == "term":
+                session.execute(delete(Term).where(Term.origin != "seed"))
+                continue
+            if table.name == "practice":
+                session.execute(text("UPDATE practice SET replicated_from_id = NULL"))
+            session.execute(table.delete())
+        session.info["suspend_change_log"] = False
+        record_changes(session, ids)
+        session.commit()
+        db.session.remove()
+
+
+@pytest.fixture(autouse=True)
+def _clean_after_test(request):
+    yield
+    if "app" in request.fixturenames:
+        reset_database(request.getfixturevalue("app"))
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def app_ctx(app):
+    with app.app_context():
+        yield
+        db.session.rollback()
+
+
+@pytest.fixture
+def engine_name(app) -> str:
+    return app.config["REGISTRY_ENGINE"]
+
+
+def term(vocabulary: str, code: str):
+    from registry.models.vocab import Term
+    return db.session.scalar(select(Term).where(Term.vocabulary == vocabulary,
+                                                Term.code == code))
+
+
+@pytest.fixture
+def make_practice(app):
+    """Factory: make_practice(name=..., commune_code=..., domains=[codes], ...) -> id.
+
+    Builds the ORM objects directly (a test data builder, not the import path) and commits.
+    """
+    from registry.models.practices import CoreMember, OutcomeReport, Practice
+
+    counter = {"n": 0}
+
+    def make(**fields) -> int:
+        counter["n"] += 1
+        with app.app_context():
+            practice = Practice(
+                name=fields.get("name", f"Mô hình thử {counter['n']}"),
+                kind=term("kind", fields.get("kind", "tu-phong-tu-quan-tu-bao-ve")),
+                summary=fields.get("summary", ""),
+                description=fields.get("description", ""),
+                commune_code=fields.get("commune_code", "00070"),
+                hamlet=fields.get("hamlet", ""),
+                setting=term("setting", fields["setting"]) if fields.get("setting") else None,
+                lead_organisation=(term("lead_organisation", fields["lead_organisation"])
+                                   if fields.get("lead_organisation") else None),
+                founded_on=fields.get("founded_on", date(2020, 1, 1)),
+                participants=fields.get("participants", 50),
+                households=fields.get("households", 20),
+                status=fields.get("status", "registered"),
+                recognition_level=fields.get("recognition_level", "none"),
+                external_id=fields.get("external_id"),
+                is_demo=fields.get("is_demo", False),
+                replicated_from_id=fields.get("replicated_from_id"),
+            )
+            practice.forms = [term("form", c) for c in fields.get("forms", ["tu-quan"])]
+            practice.domains = [term("domain", c) for c in fields.get("domains", [])]
+            practice.target_groups = [term("target_group", c)
+                                      for c in fields.get("target_groups", [])]
+            for i, member in enumerate(fields.get("core_members", [])):
+                practice.core_members.append(CoreMember(
+                    position=i, name=member["name"], phone=member.get("phone", ""),
+                    role=term("member_role", member.get("role", "thanh-vien"))))
+            for outcome in fields.get("outcomes", []):
+                practice.outcomes.append(OutcomeReport(**outcome))
+            db.session.add(practice)
+            db.session.commit()
+            return practice.id
+
+    return make

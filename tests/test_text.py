@@ -1,0 +1,50 @@
+"""Vietnamese text normalisation: tone placement, NFC/NFD, folding, collation."""
+import unicodedata
+
+import pytest
+
+from registry.text import canonical, collation_key, exact_key, fold, has_diacritics, match_key
+
+
+@pytest.mark.parametrize("old, new", [
+    ("hoà", "hòa"), ("Hoà giải", "Hòa giải"), ("uỷ ban", "ủy ban"), ("khoá", "khóa"),
+    ("thuý", "thúy"), ("khoẻ", "khỏe"), ("tự hoà giải", "tự hòa giải"),
+])
+def test_old_tone_placement_becomes_new(old, new):
+    assert canonical(old) == new
+
+
+@pytest.mark.parametrize("word", ["quý", "quà", "hoàng", "thuở", "khuya", "hòa"])
+def test_words_without_old_placement_are_unchanged(word):
+    assert canonical(word) == word
+
+
+def test_nfd_and_nfc_are_the_same_spelling():
+    decomposed = unicodedata.normalize("NFD", "Xóm đạo bình yên, tự hoà giải")
+    assert exact_key(decomposed) == exact_key("Xóm đạo bình yên, tự hòa giải")
+
+
+def test_fold_removes_marks_and_d_stroke():
+    assert fold("Đường Tự Quản") == "duong tu quan"
+    assert fold("tư quân") == fold("tự quản")
+    assert exact_key("tư quân") != exact_key("tự quản")
+
+
+def test_has_diacritics():
+    assert has_diacritics("tự quản") and has_diacritics("đi")
+    assert not has_diacritics("tu quan")
+
+
+def test_match_key_ignores_case_spacing_and_punctuation():
+    assert match_key("Phòng, chống  MA TÚY") == match_key("phong chong ma tuy")
+
+
+def test_vietnamese_alphabetical_order():
+    words = ["Đà Nẵng", "Ê", "Em", "Ăn", "Anh", "Dung", "Bạ", "Bá", "Ba", "Bà", "Bả", "Bã"]
+    assert sorted(words, key=collation_key) == [
+        "Anh", "Ăn", "Ba", "Bà", "Bả", "Bã", "Bá", "Bạ", "Dung", "Đà Nẵng", "Em", "Ê"]
+
+
+def test_d_stroke_sorts_after_d_not_with_it():
+    assert collation_key("Dương") < collation_key("Đa")
+    assert collation_key("Dz") < collation_key("Đa")
