@@ -1,12 +1,15 @@
 """Interface language: Vietnamese by default, English on request (Flask-Babel)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask, request, session
 from flask_babel import get_locale
 
 from registry.extensions import babel
 
 LANGUAGES = ("vi", "en")
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 
 
 def select_locale() -> str:
@@ -21,7 +24,25 @@ def current_locale() -> str:
     return str(get_locale() or "vi")
 
 
+def compile_catalogues(directory: Path = TRANSLATIONS) -> None:
+    """Compile each messages.po to .mo when the .mo is missing or older (source of truth: .po)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+    for po_path in directory.glob("*/LC_MESSAGES/messages.po"):
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        with po_path.open("rb") as po_file:
+            catalogue = read_po(po_file)
+        with mo_path.open("wb") as mo_file:
+            write_mo(mo_file, catalogue)
+
+
 def init_app(app: Flask) -> None:
+    try:
+        compile_catalogues()
+    except OSError as exc:  # a read-only install keeps whatever .mo it shipped
+        app.logger.warning("could not compile translations: %s", exc)
     babel.init_app(app, locale_selector=select_locale,
-                   default_translation_directories="translations")
+                   default_translation_directories=str(TRANSLATIONS))
     app.jinja_env.globals["current_locale"] = current_locale

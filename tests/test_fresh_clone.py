@@ -1,0 +1,74 @@
+"""The README's first command, run in a fresh clone: installs, sets up and serves the demo."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str) -> tuple[int, str]:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.status, response.read().decode("utf-8")
+
+
+@pytest.mark.slow
+def test_readme_first_command_serves_demo_catalogue_from_fresh_clone(tmp_path):
+    if shutil.which("git") is None or not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    command = re.search(r"```sh\n(\S+)", readme).group(1)
+    assert command == "scripts/serve"
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "--quiet", str(REPO), str(clone)], check=True)
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REGISTRY_", "VIRTUAL_ENV"))}
+    env.update(REGISTRY_PORT=str(port), PIP_DISABLE_PIP_VERSION_CHECK="1")
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep)
+                                  if ".venv" not in p)
+    log = (tmp_path / "serve.log").open("w")
+    process = subprocess.Popen([command], cwd=clone, env=env, stdout=log,
+                               stderr=subprocess.STDOUT, start_new_session=True, shell=True)
+    try:
+        deadline = time.monotonic() + 900
+        while True:
+            if process.poll() is not None:
+                pytest.fail("scripts/serve exited: " + (tmp_path / "serve.log").read_text())
+            try:
+                status, _ = _get(f"http://127.0.0.1:{port}/healthz")
+                if status == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("not serving after 15 minutes: "
+                            + (tmp_path / "serve.log").read_text()[-3000:])
+            time.sleep(2)
+        status, page = _get(f"http://127.0.0.1:{port}/practices")
+        assert status == 200
+        assert "Dữ liệu trình diễn" in page  # the demo banner
+        total = int(re.search(r"(\d[\d.]*)\s+mô hình", page).group(1).replace(".", ""))
+        assert 700 <= total <= 800
+        assert (clone / "instance" / "registry.sqlite3").exists()
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+        log.close()
