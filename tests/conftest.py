@@ -200,3 +200,57 @@ def make_practice(app):
             return practice.id
 
     return make
+
+
+# --- Accounts: users with grants, signed in through the real login form -------------------
+
+TEST_PASSWORD = "mật khẩu thử 2025"
+_HASHES: dict[str, str] = {}  # one Argon2 hash per password, reused (hashing is slow)
+
+
+@pytest.fixture
+def make_user(app):
+    """Factory: make_user(role="officer", unit="00070", email=..., password=..., name=...,
+    grants=[(role, unit), ...], must_change_password=False) -> user id.
+
+    role=None makes a user without grants; `grants` adds more (role, unit) pairs.
+    """
+    from registry.accounts.passwords import hash_password
+    from registry.accounts.services import add_grant, create_user
+
+    counter = {"n": 0}
+
+    def make(role: str | None = "officer", unit: str = "00070", email: str | None = None,
+             password: str = TEST_PASSWORD, name: str | None = None, grants=(),
+             must_change_password: bool = False) -> int:
+        counter["n"] += 1
+        if password not in _HASHES:
+            _HASHES[password] = hash_password(password)
+        with app.app_context():
+            user = create_user(email or f"{role or 'user'}{counter['n']}@example.vn",
+                               name or f"Người dùng thử {counter['n']}", password,
+                               password_hash=_HASHES[password],
+                               must_change_password=must_change_password)
+            pairs = ([(role, unit)] if role else []) + list(grants)
+            for grant_role, grant_unit in pairs:
+                add_grant(user, grant_role, grant_unit)
+            db.session.commit()
+            return user.id
+
+    return make
+
+
+@pytest.fixture
+def login(app):
+    """login(client, user_id_or_email, password=TEST_PASSWORD): sign in through /login."""
+    from registry.models.accounts import User
+
+    def sign_in(client, who, password: str = TEST_PASSWORD):
+        if isinstance(who, int):
+            with app.app_context():
+                who = db.session.get(User, who).email
+        response = client.post("/login", data={"email": who, "password": password})
+        assert response.status_code == 302, f"sign-in of {who} failed: {response.status_code}"
+        return response
+
+    return sign_in

@@ -1,0 +1,194 @@
+"""Sign-in, sign-out, password change, the profile with API tokens, administrator resets."""
+from __future__ import annotations
+
+import hashlib
+
+from flask import (
+    Blueprint, abort, flash, redirect, render_template, request, session, url_for,
+)
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from registry import permissions
+from registry.accounts import ratelimit
+from registry.accounts.forms import (
+    ChangePasswordForm, ConfirmForm, LoginForm, ResetPasswordForm, TokenForm,
+)
+from registry.accounts.services import (
+    ROLE_LABELS, AccountError, authenticate, change_password, normalise_email, reset_password,
+    unit_label,
+)
+from registry.accounts.tokens import create_token, revoke_token
+from registry.extensions import db
+from registry.models.accounts import ApiToken, User
+
+bp = Blueprint("auth", __name__)
+
+# Endpoints a user who must change their password may still reach.
+OPEN_WHILE_MUST_CHANGE = {"auth.change_password", "auth.logout", "static", "health.healthz"}
+
+
+def password_stamp(user: User) -> str:
+    """Changes whenever the password does: sessions signed in before a change end."""
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def safe_next(target: str | None) -> str:
+    """Only local paths are followed after sign-in (no open redirect)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("catalogue.index")
+
+
+def _fail(form: LoginForm, status: int, message: str):
+    db.session.commit()  # keep the failed attempt (the only write of this request)
+    return render_template("auth/login.html", form=form, error=message), status
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(safe_next(request.args.get("next")))
+    form = LoginForm()
+    if not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return render_template("auth/login.html", form=form, error=None), status
+    email = normalise_email(form.email.data)
+    address = request.remote_addr or ""
+    if ratelimit.is_limited(email, address):
+        return render_template("auth/login.html", form=form,
+                               error=ratelimit.limited_message()), 429
+    user = authenticate(email, form.password.data)
+    if user is None:
+        ratelimit.record_failure(email, address)
+        return _fail(form, 401, "Thư điện tử hoặc mật khẩu không đúng.")
+    db.session.commit()  # a rehashed password, if the hash parameters changed
+    session.clear()
+    login_user(user)
+    session["pw"] = password_stamp(user)
+    if user.must_change_password:
+        flash("Mật khẩu của bạn do quản trị đặt tạm thời: vui lòng đổi mật khẩu mới.", "info")
+        return redirect(url_for("auth.change_password"))
+    return redirect(safe_next(request.args.get("next")))
+
+
+@bp.post("/logout")
+def logout():
+    if ConfirmForm().validate_on_submit():
+        logout_user()
+        session.clear()
+        flash("Bạn đã đăng xuất.", "info")
+    return redirect(url_for("catalogue.index"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"], endpoint="change_password")
+@login_required
+def change_password_view():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            change_password(current_user, form.current_password.data, form.new_password.data)
+        except AccountError as exc:
+            db.session.rollback()
+            getattr(form, exc.field).errors.append(exc.message)
+        else:
+            db.session.commit()
+            session["pw"] = password_stamp(current_user)
+            flash("Đã đổi mật khẩu.", "info")
+            return redirect(url_for("auth.profile"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/password.html", form=form), status
+
+
+def _render_profile(new_token: str | None = None, token_form: TokenForm | None = None,
+                    status: int = 200):
+    tokens = db.session.scalars(select(ApiToken).where(ApiToken.user_id == current_user.id)
+                                .order_by(ApiToken.created_at.desc(), ApiToken.id.desc()))
+    grants = [(ROLE_LABELS.get(g.role, g.role), unit_label(g.unit))
+              for g in sorted(current_user.grants, key=lambda g: (g.role, g.unit))]
+    return render_template("auth/profile.html", grants=grants, tokens=list(tokens),
+                           token_form=token_form or TokenForm(formdata=None),
+                           confirm_form=ConfirmForm(), new_token=new_token), status
+
+
+@bp.get("/account")
+@login_required
+def profile():
+    return _render_profile()
+
+
+@bp.post("/account/tokens")
+@login_required
+def create_token_view():
+    form = TokenForm()
+    if not form.validate_on_submit():
+        return _render_profile(token_form=form, status=400)
+    try:
+        _, plain = create_token(current_user, form.name.data)
+    except AccountError as exc:
+        db.session.rollback()
+        form.name.errors.append(exc.message)
+        return _render_profile(token_form=form, status=400)
+    db.session.commit()
+    # Rendered, not flashed: the session cookie is signed, not encrypted.
+    return _render_profile(new_token=plain)
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_token_view(token_id: int):
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        revoke_token(current_user, token_id)
+    except AccountError:
+        db.session.rollback()
+        abort(404)
+    db.session.commit()
+    flash("Đã thu hồi mã truy cập.", "info")
+    return redirect(url_for("auth.profile"))
+
+
+@bp.get("/users")
+@login_required
+def users():
+    if not permissions.can_manage_users(current_user):
+        abort(403)
+    people = db.session.scalars(select(User).options(selectinload(User.grants))
+                                .order_by(User.email)).all()
+    return render_template("auth/users.html", people=people, role_labels=ROLE_LABELS,
+                           unit_label=unit_label, form=ResetPasswordForm(formdata=None))
+
+
+@bp.post("/users/<int:user_id>/reset-password")
+@login_required
+def reset_password_view(user_id: int):
+    if not permissions.can_manage_users(current_user):
+        abort(403)
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            reset_password(user, form.password.data)
+        except AccountError as exc:
+            db.session.rollback()
+            form.password.errors.append(exc.message)
+        else:
+            db.session.commit()
+            flash(f"Đã đặt mật khẩu tạm thời cho {user.email}; người dùng phải đổi mật khẩu "
+                  "ở lần đăng nhập tới.", "info")
+            return redirect(url_for("auth.users"))
+    return render_template("auth/reset.html", person=user, form=form), 400
+
+
+def enforce_password_change():
+    """Before each request: a user with a temporary password may only change it."""
+    if (current_user.is_authenticated and current_user.must_change_password
+            and request.endpoint not in OPEN_WHILE_MUST_CHANGE
+            and not (request.endpoint or "").startswith("api.")):
+        flash("Vui lòng đổi mật khẩu tạm thời trước khi tiếp tục.", "info")
+        return redirect(url_for("auth.change_password"))
+    return None
