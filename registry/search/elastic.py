@@ -1,0 +1,291 @@
+"""The Elasticsearch backend: searches, bulk reindexing, and index updates after each commit."""
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timezone
+
+from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError, helpers
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from registry.extensions import db
+from registry.models.places import Commune, Province
+from registry.models.practices import Practice
+from registry.models.search_log import SearchChange
+from registry.models.vocab import Abbreviation, Term
+from registry.search.base import FACETS, FacetValue, SearchRequest, SearchResult
+from registry.search.changes import current_generation
+from registry.search.elastic_mapping import (
+    build_search, counts_from_response, document, hit_from_source, index_mappings,
+    index_settings, visibility_filter,
+)
+from registry.text import collation_key, fold
+from registry.workflow import (
+    PUBLIC_STATES, RECOGNITION_LEVELS, STATES, recognition_label, state_label,
+)
+
+log = logging.getLogger(__name__)
+
+BATCH = 500  # practices loaded and sent per bulk request
+SYNC_ATTEMPTS = 3
+SYNC_BACKOFF = 0.5  # seconds before the second attempt, doubled after each failure
+BOOLEAN_LABELS = {"yes": ("Có", "Yes"), "no": ("Chưa", "No")}
+
+
+def replication_counts(session: Session, practice_ids=None) -> dict[int, int]:
+    """How many listed (public) models were replicated from each practice."""
+    query = (select(Practice.replicated_from_id, func.count())
+             .where(Practice.replicated_from_id.is_not(None),
+                    Practice.status.in_(PUBLIC_STATES))
+             .group_by(Practice.replicated_from_id))
+    if practice_ids is not None:
+        query = query.where(Practice.replicated_from_id.in_(list(practice_ids)))
+    return {pid: n for pid, n in session.execute(query)}
+
+
+def load_practices(session: Session, practice_ids) -> list[Practice]:
+    """The practices with everything document() reads, loaded in a few queries."""
+    return list(session.scalars(
+        select(Practice).where(Practice.id.in_(list(practice_ids)))
+        .options(selectinload(Practice.kind), selectinload(Practice.setting),
+                 selectinload(Practice.lead_organisation), selectinload(Practice.commune),
+                 selectinload(Practice.province), selectinload(Practice.forms),
+                 selectinload(Practice.domains), selectinload(Practice.target_groups),
+                 selectinload(Practice.outcomes))))
+
+
+class ElasticsearchBackend:
+    """Search through an Elasticsearch 9 index named by an alias (REGISTRY_ELASTICSEARCH_INDEX)
+    so that `reindex_all` can build a fresh index and swap it in without a gap."""
+
+    def __init__(self, app: Flask):
+        self.url = app.config["REGISTRY_ELASTICSEARCH_URL"]
+        self.alias = app.config["REGISTRY_ELASTICSEARCH_INDEX"]
+        self._client: Elasticsearch | None = None
+
+    @property
+    def client(self) -> Elasticsearch:
+        if self._client is None:  # no connection is made before the first request
+            self._client = Elasticsearch(self.url, request_timeout=30, max_retries=1,
+                                         retry_on_timeout=True)
+        return self._client
+
+    # --- index management ---------------------------------------------------------------
+
+    def _create_index(self, with_alias: bool) -> str:
+        name = f"{self.alias}-{datetime.now(timezone.utc):%Y%m%d%H%M%S%f}"
+        aliases = {self.alias: {}} if with_alias else None
+        self.client.indices.create(index=name, settings=index_settings(),
+                                   mappings=index_mappings(), aliases=aliases)
+        return name
+
+    def ensure_index(self) -> None:
+        """Create an empty index behind the alias if there is none yet."""
+        if not self.client.indices.exists(index=self.alias):
+            self._create_index(with_alias=True)
+
+    def _swap_alias(self, new_index: str) -> None:
+        old = []
+        if self.client.indices.exists_alias(name=self.alias):
+            old = list(self.client.indices.get_alias(name=self.alias).body)
+        elif self.client.indices.exists(index=self.alias):
+            self.client.indices.delete(index=self.alias)  # a plain index in the alias's way
+        actions = [{"remove": {"index": name, "alias": self.alias}} for name in old]
+        actions.append({"add": {"index": new_index, "alias": self.alias}})
+        self.client.indices.update_aliases(actions=actions)
+        for name in old:
+            self.client.indices.delete(index=name)
+
+    def delete_index(self) -> None:
+        """Remove the alias and every index behind it (tests and `registry reindex`)."""
+        if self.client.indices.exists_alias(name=self.alias):
+            for name in list(self.client.indices.get_alias(name=self.alias).body):
+                self.client.indices.delete(index=name)
+        elif self.client.indices.exists(index=self.alias):
+            self.client.indices.delete(index=self.alias)
+
+    # --- writing ------------------------------------------------------------------------
+
+    def _indexed_parents(self, ids: set[int]) -> set[int]:
+        """The sources these practices were replicated from, as the index knows them now."""
+        response = self.client.mget(index=self.alias, ids=[str(i) for i in sorted(ids)],
+                                    source=["replicated_from"])
+        return {doc["_source"]["replicated_from"] for doc in response["docs"]
+                if doc.get("found") and doc["_source"].get("replicated_from")}
+
+    def index(self, practice_ids) -> None:
+        """Bring these practices up to date, and the models they were (or are now) replicated
+        from, whose replication counts follow; practices gone from the database are removed.
+        Raises on failure (the caller retries or reports)."""
+        ids = {int(i) for i in practice_ids}
+        if not ids:
+            return
+        self.ensure_index()
+        # A session of its own: this runs after the request's session has committed.
+        with Session(db.engine) as session:
+            practices = load_practices(session, ids)
+            parents = {p.replicated_from_id for p in practices if p.replicated_from_id}
+            parents = (parents | self._indexed_parents(ids)) - ids
+            practices += load_practices(session, parents)
+            counts = replication_counts(session, [p.id for p in practices])
+            actions = [{"_op_type": "index", "_index": self.alias, "_id": str(p.id),
+                        "_source": document(p, counts.get(p.id, 0))} for p in practices]
+        found = {p.id for p in practices}
+        actions += [{"_op_type": "delete", "_index": self.alias, "_id": str(i)}
+                    for i in sorted((ids | parents) - found)]
+        helpers.bulk(self.client, actions, ignore_status=(404,), refresh=True)
+
+    def sync(self, practice_ids) -> bool:
+        """index() after a commit: retried with backoff; a failure is logged, never raised,
+        because the database write has already happened (`registry reindex` repairs)."""
+        ids = sorted({int(i) for i in practice_ids})
+        delay = SYNC_BACKOFF
+        for attempt in range(1, SYNC_ATTEMPTS + 1):
+            try:
+                self.index(ids)
+                return True
+            except Exception as exc:  # noqa: BLE001 (any failure must leave the write alone)
+                if attempt == SYNC_ATTEMPTS:
+                    log.error("Elasticsearch update failed after %d attempts for practices "
+                              "%s: %s; run `registry reindex` to repair the index",
+                              attempt, ids, exc)
+                    return False
+                log.warning("Elasticsearch update failed (attempt %d): %s", attempt, exc)
+                time.sleep(delay)
+                delay *= 2
+        return False
+
+    def reindex_all(self) -> int:
+        """Build a new index from the database, swap the alias to it, delete the old one,
+        then apply the changes committed while it was being built."""
+        generation = current_generation(db.session)
+        new_index = self._create_index(with_alias=False)
+        ids = list(db.session.scalars(select(Practice.id).order_by(Practice.id)))
+        counts = replication_counts(db.session)
+
+        def actions():
+            with Session(db.engine) as session:
+                for start in range(0, len(ids), BATCH):
+                    for p in load_practices(session, ids[start:start + BATCH]):
+                        yield {"_index": new_index, "_id": str(p.id),
+                               "_source": document(p, counts.get(p.id, 0))}
+                    session.expunge_all()  # keep memory flat over 100,000 models
+
+        indexed = sum(ok for ok, _ in helpers.streaming_bulk(self.client, actions(),
+                                                             chunk_size=BATCH))
+        self.client.indices.refresh(index=new_index)
+        self._swap_alias(new_index)
+        missed = set(db.session.scalars(select(SearchChange.practice_id)
+                                        .where(SearchChange.generation > generation)))
+        self.index(missed)
+        return indexed
+
+    # --- reading ------------------------------------------------------------------------
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        abbreviations = {fold(a.short): a.expansion
+                         for a in db.session.scalars(select(Abbreviation))}
+        body = build_search(request, abbreviations=abbreviations,
+                            visibility=visibility_filter(request.viewer),
+                            commune_scope=commune_scope(request))
+        kwargs = {{"from": "from_", "_source": "source"}.get(k, k): v for k, v in body.items()}
+        try:
+            response = self.client.search(index=self.alias, **kwargs).body
+        except (ApiError, TransportError) as exc:
+            # Degrade to "no results" rather than an error page; the log says why.
+            level = logging.WARNING if isinstance(exc, NotFoundError) else logging.ERROR
+            log.log(level, "Elasticsearch search failed: %s", exc)
+            response = {"hits": {"total": {"value": 0}, "hits": []}}
+        hits = [hit_from_source(h) for h in response["hits"]["hits"]]
+        return SearchResult(total=response["hits"]["total"]["value"], page=request.page,
+                            per_page=request.per_page, hits=hits,
+                            facets=facet_values(counts_from_response(response), request))
+
+
+def commune_scope(request: SearchRequest) -> list[str]:
+    """Communes whose counts are offered: those of the selected provinces, plus any selected."""
+    provinces = request.filters.get("province") or []
+    scope = set(request.filters.get("commune") or [])
+    if provinces:
+        scope.update(db.session.scalars(select(Commune.code)
+                                        .where(Commune.province_code.in_(provinces))))
+    return sorted(scope)
+
+
+def _labels(facet, codes: set[str], locale: str) -> dict[str, tuple[str, object]]:
+    """code -> (label, order key) for the values of one facet."""
+    source = facet.source
+    if source == "state":
+        order = {s.code: i for i, s in enumerate(STATES)}
+        return {c: (state_label(c, locale), f"{order.get(c, 99):02d}") for c in codes}
+    if source == "recognition":
+        order = {code: i for i, (code, _, _) in enumerate(RECOGNITION_LEVELS)}
+        return {c: (recognition_label(c, locale), f"{order.get(c, 99):02d}") for c in codes}
+    if source == "boolean":
+        return {c: (BOOLEAN_LABELS.get(c, (c, c))[locale == "en"], "0" if c == "yes" else "1")
+                for c in codes}
+    if source == "year":
+        return {c: (c, f"{9999 - int(c):05d}") for c in codes}  # newest first
+    if not codes:
+        return {}
+    if source in ("province", "commune"):
+        model = Province if source == "province" else Commune
+        rows = db.session.execute(select(model.code, model.name, model.sort_key)
+                                  .where(model.code.in_(codes)))
+        return {code: (name, key) for code, name, key in rows}
+    vocabulary = source.split(":", 1)[1]
+    terms = db.session.scalars(select(Term).where(Term.vocabulary == vocabulary,
+                                                  Term.code.in_(codes)))
+    return {t.code: (t.label(locale), collation_key(t.label(locale))) for t in terms}
+
+
+def facet_values(counts: dict[str, dict[str, int]],
+                 request: SearchRequest) -> dict[str, list[FacetValue]]:
+    """Labelled values of every facet, most frequent first; selected values always listed."""
+    facets = {}
+    for facet in FACETS:
+        found = dict(counts.get(facet.name, {}))
+        if facet.source == "year":
+            selected = {v for v in found
+                        if (request.founded_from is None or int(v) >= request.founded_from)
+                        and (request.founded_to is None or int(v) <= request.founded_to)
+                        and (request.founded_from, request.founded_to) != (None, None)}
+        else:
+            selected = set(request.filters.get(facet.name) or [])
+            for value in selected:
+                found.setdefault(value, 0)
+        labels = _labels(facet, set(found), request.locale)
+        ordered = sorted(found, key=lambda v: (-found[v], labels.get(v, (v, v))[1], v))
+        facets[facet.name] = [FacetValue(value=v, label=labels.get(v, (v, v))[0],
+                                         count=found[v], selected=v in selected)
+                              for v in ordered]
+    return facets
+
+
+def _after_commit(session: Session) -> None:
+    """Send the practices this transaction changed to the index of the current app."""
+    if not has_app_context():
+        return
+    backend = current_app.extensions.get("search")
+    if not isinstance(backend, ElasticsearchBackend):
+        return
+    ids = session.info.pop("changed_practices", None)
+    if ids:
+        backend.sync(ids)
+
+
+def install_sync(session_factory) -> None:
+    """Update the index after every commit of the factory's sessions (idempotent)."""
+    if not event.contains(session_factory, "after_commit", _after_commit):
+        event.listen(session_factory, "after_commit", _after_commit)
+
+
+def init_app(app: Flask) -> ElasticsearchBackend:
+    """Make the Elasticsearch backend the app's search backend and keep its index in step."""
+    backend = ElasticsearchBackend(app)
+    app.extensions["search"] = backend
+    with app.app_context():
+        install_sync(db.session.session_factory)
+    return backend
