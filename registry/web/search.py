@@ -1,0 +1,224 @@
+"""The catalogue search page: one GET URL per search state, a fragment for in-place updates."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from flask import current_app, make_response, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from werkzeug.datastructures import MultiDict
+
+from registry.extensions import db
+from registry.i18n import current_locale
+from registry.models.practices import Practice
+from registry.search import get_backend
+from registry.search.base import FACET_BY_NAME, FACETS, SORTS, SearchResult
+from registry.search.params import SearchArgsError, parse_search_args
+
+# Parameters of the page, not of the search: expanded facets and the interface language.
+PAGE_PARAMS = ("more", "lang")
+# Sent by static/search.js: answer with the swappable region only.
+FRAGMENT_HEADER = "X-Search-Fragment"
+
+TEXT = {
+    "vi": {
+        "title": "Tìm kiếm mô hình", "heading": "Danh mục mô hình",
+        "q_label": "Tìm mô hình", "q_placeholder": "Ví dụ: xóm đạo bình yên, ANTT, tự hòa giải",
+        "search": "Tìm kiếm", "filters": "Bộ lọc", "apply": "Áp dụng",
+        "more": "Xem thêm", "less": "Thu gọn", "year": "Năm thành lập",
+        "from": "Từ năm", "to": "Đến năm", "sort": "Sắp xếp",
+        "clear": "Xóa bộ lọc", "clear_all": "Xóa tất cả bộ lọc", "none": "Không có giá trị nào.",
+        "count": "{n} mô hình", "no_results": "Không tìm thấy mô hình nào phù hợp.",
+        "bad_args": "Không thể tìm kiếm với các tham số này",
+        "status": "Trạng thái", "selected": "Đang lọc",
+        "sorts": {"relevance": "Liên quan nhất", "newest": "Mới nhất", "name": "Tên (A–Z)",
+                  "replicated": "Được nhân rộng nhiều nhất"},
+    },
+    "en": {
+        "title": "Search models", "heading": "Catalogue of models",
+        "q_label": "Search models", "q_placeholder": "e.g. xom dao binh yen, ANTT, tự hòa giải",
+        "search": "Search", "filters": "Filters", "apply": "Apply",
+        "more": "Show more", "less": "Show fewer", "year": "Year founded",
+        "from": "From", "to": "To", "sort": "Sort by",
+        "clear": "Remove filter", "clear_all": "Remove all filters", "none": "No values.",
+        "count": "{n} models", "no_results": "No model matches.",
+        "bad_args": "The search could not run with these parameters",
+        "status": "Status", "selected": "Filtering by",
+        "sorts": {"relevance": "Most relevant", "newest": "Newest", "name": "Name (A–Z)",
+                  "replicated": "Most replicated"},
+    },
+}
+
+
+@dataclass
+class FacetPanel:
+    """One facet as the page shows it: the values to list and how to see the rest."""
+
+    name: str
+    label: str
+    values: list
+    hidden: int = 0  # values left out until the panel is expanded
+    expanded: bool = False
+    more_url: str | None = None
+    less_url: str | None = None
+
+
+@dataclass
+class Chip:
+    """A selected filter with the URL that removes it."""
+
+    label: str
+    url: str
+
+
+@dataclass
+class SearchPage:
+    """Everything the templates need to draw one search state."""
+
+    args: MultiDict
+    text: dict
+    locale: str
+    more: list[str]
+    result: SearchResult | None = None
+    cards: list = field(default_factory=list)
+    panels: list[FacetPanel] = field(default_factory=list)
+    chips: list[Chip] = field(default_factory=list)
+    error: str | None = None
+    error_fields: dict = field(default_factory=dict)
+
+    @property
+    def pages(self) -> int:
+        if not self.result:
+            return 1
+        return max(1, -(-self.result.total // max(1, self.result.per_page)))
+
+    def value(self, name: str) -> str:
+        return self.args.get(name, "")
+
+    def pagination_args(self) -> dict:
+        """The current state for url_for (lists for repeated parameters), page excluded."""
+        state = {k: v for k, v in self.args.to_dict(flat=False).items() if k != "page"}
+        return dict(state, more=self.more) if self.more else state
+
+    @property
+    def clear_all_url(self) -> str:
+        """The same text search and order without any filter."""
+        kept = MultiDict([(k, v) for k, v in self.args.items(multi=True) if k in ("q", "sort")])
+        return state_url(kept)
+
+    @property
+    def year_bounds(self) -> tuple[str, str] | None:
+        """The earliest and latest founding years among the results (input placeholders)."""
+        years = [v.value for v in (self.result.facets.get("founded_year", [])
+                                   if self.result else []) if v.count]
+        return (min(years), max(years)) if years else None
+
+
+def state_url(args: MultiDict, **changes) -> str:
+    """The page URL for `args` with some parameters replaced (None removes them)."""
+    pairs = [(k, v) for k, v in args.items(multi=True) if k not in changes and k != "page"]
+    for key, value in changes.items():
+        if value is None:
+            continue
+        pairs.extend((key, v) for v in (value if isinstance(value, list) else [value]))
+    query = urlencode([(k, v) for k, v in pairs if v != ""])
+    return url_for("catalogue.index") + ("?" + query if query else "")
+
+
+def without_value(args: MultiDict, name: str, value: str) -> str:
+    return state_url(args, **{name: [v for v in args.getlist(name) if v != value]})
+
+
+def build_panels(page: SearchPage, filters: dict) -> list[FacetPanel]:
+    """Facet panels in declaration order; communes only within selected provinces."""
+    panels = []
+    for facet in FACETS:
+        if facet.source == "year":
+            continue
+        if facet.parent and not filters.get(facet.parent):
+            continue
+        values = list(page.result.facets.get(facet.name, [])) if page.result else []
+        expanded = facet.name in page.more
+        shown = values if expanded else [
+            v for i, v in enumerate(values) if i < facet.top or v.selected]
+        panel = FacetPanel(facet.name, facet.label(page.locale), shown, expanded=expanded,
+                           hidden=len(values) - len(shown))
+        if panel.hidden:
+            panel.more_url = state_url(page.args, more=page.more + [facet.name])
+        elif expanded and len(values) > facet.top:
+            panel.less_url = state_url(page.args, more=[m for m in page.more if m != facet.name])
+        panels.append(panel)
+    return panels
+
+
+def build_chips(page: SearchPage, filters: dict) -> list[Chip]:
+    """One removable chip per selected value and for the year range."""
+    labels = {}
+    if page.result:
+        for name, values in page.result.facets.items():
+            labels.update({(name, v.value): v.label for v in values})
+    chips = []
+    for facet in FACETS:
+        for value in filters.get(facet.name, []):
+            label = labels.get((facet.name, value), value)
+            chips.append(Chip(f"{facet.label(page.locale)}: {label}",
+                              without_value(page.args, facet.name, value)))
+    year = FACET_BY_NAME["founded_year"].label(page.locale)
+    for name, sign in (("founded_from", "≥"), ("founded_to", "≤")):
+        if page.args.get(name):
+            chips.append(Chip(f"{year} {sign} {page.args[name]}",
+                              state_url(page.args, **{name: None})))
+    return chips
+
+
+def load_cards(result: SearchResult) -> list:
+    """Pair each hit with its practice (kind, place, status for the card), in hit order."""
+    ids = [hit.practice_id for hit in result.hits]
+    practices = db.session.scalars(
+        select(Practice).where(Practice.id.in_(ids))
+        .options(selectinload(Practice.kind), selectinload(Practice.commune),
+                 selectinload(Practice.province))).all() if ids else []
+    by_id = {p.id: p for p in practices}
+    return [(hit, by_id[hit.practice_id]) for hit in result.hits if hit.practice_id in by_id]
+
+
+def search_args() -> tuple[MultiDict, list[str]]:
+    """The request's search parameters (empty values dropped) and the expanded facets."""
+    args = MultiDict([(k, v) for k, v in request.args.items(multi=True)
+                      if v.strip() != "" and k not in PAGE_PARAMS])
+    more = [m for m in dict.fromkeys(request.args.getlist("more")) if m in FACET_BY_NAME]
+    return args, more
+
+
+def search_page():
+    """The /practices page: parse, search, render the full page or the fragment."""
+    locale = current_locale()
+    args, more = search_args()
+    page = SearchPage(args=args, text=TEXT.get(locale, TEXT["vi"]), locale=locale, more=more)
+    status = 200
+    filters: dict = {}
+    try:
+        search_request = parse_search_args(args)
+    except SearchArgsError as exc:
+        page.error = page.text["bad_args"]
+        page.error_fields = exc.fields
+        status = 400
+    else:
+        search_request.locale = locale
+        search_request.viewer = current_user
+        if "per_page" not in args:
+            search_request.per_page = current_app.config["REGISTRY_PER_PAGE"]
+        filters = search_request.filters
+        page.result = get_backend().search(search_request)
+        page.cards = load_cards(page.result)
+    if page.result or not page.error:
+        page.panels = build_panels(page, filters)
+    page.chips = build_chips(page, filters)
+    template = ("search/_region.html" if request.headers.get(FRAGMENT_HEADER)
+                else "search/index.html")
+    response = make_response(render_template(template, page=page, t=page.text,
+                                             sorts=SORTS), status)
+    response.vary.add(FRAGMENT_HEADER)
+    return response
