@@ -2,6 +2,19 @@
 
 A grant is a role on a unit: a commune code (5 digits), a province code (2 digits) or
 "national". A grant on a province covers every commune in it; "national" covers everything.
+
+The rules, by role (tests/test_permissions.py holds the same table, scope by scope):
+
+| role      | may be granted on          | sees non-public models | personal data | edits, archives, creates |
+| --------- | -------------------------- | ---------------------- | ------------- | ------------------------ |
+| officer   | a commune                  | of that commune        | of that commune | in that commune        |
+| committee | commune, province, national| in its area            | in its area   | no                       |
+| reviewer  | commune, province, national| in its area            | no            | no                       |
+| trainer   | national                   | no                     | no            | no                       |
+| admin     | national                   | all                    | all           | everything               |
+
+Public models (registered, nominated, approved) are seen by everyone, signed in or not.
+Inactive accounts hold no rights.
 """
 from __future__ import annotations
 
@@ -14,6 +27,8 @@ JURISDICTION_ROLES = ("officer", "committee", "reviewer")
 
 def _grants(user):
     if user is None or not getattr(user, "is_authenticated", False):
+        return ()
+    if not getattr(user, "active", True):
         return ()
     return getattr(user, "grants", ())
 
@@ -47,6 +62,7 @@ def is_covering_committee(user, practice) -> bool:
 
 
 def can_view_practice(user, practice) -> bool:
+    """Public states for everyone; drafts and the rest for the model's own area."""
     if practice.status in PUBLIC_STATES:
         return True
     return (is_admin(user) or is_own_officer(user, practice)
@@ -62,15 +78,19 @@ def can_view_personal_data(user, practice) -> bool:
 
 def can_create_practice(user, commune_code: str | None = None,
                         province_code: str | None = None) -> bool:
-    """Officers register models of their commune; administrators anywhere."""
+    """Officers register models of their commune; administrators anywhere.
+
+    Without a commune: may the user register models somewhere (shows the "new" link)?
+    """
     if is_admin(user):
         return True
     if commune_code is None:
         return has_role(user, "officer")
-    return covers(user, commune_code, province_code or commune_code[:0], ("officer",))
+    return covers(user, commune_code, province_code or "", ("officer",))
 
 
 def can_edit_practice(user, practice) -> bool:
+    """The model's own officers keep it up to date; archived models only administrators."""
     if practice.status == "archived":
         return is_admin(user)
     return is_admin(user) or is_own_officer(user, practice)
