@@ -1,0 +1,117 @@
+"""JSON errors for the API: {"error": {"code", "message", "fields"}} with Vietnamese messages."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+from registry.api import bp as api_bp
+from registry.extensions import db
+
+# Default code and message for each HTTP status the API answers with.
+STATUS_ERRORS = {
+    400: ("bad_request", "Yêu cầu không hợp lệ."),
+    401: ("unauthorized", "Cần gửi mã truy cập hợp lệ trong tiêu đề "
+                          "Authorization: Bearer <mã truy cập>."),
+    403: ("forbidden", "Bạn không có quyền thực hiện thao tác này."),
+    404: ("not_found", "Không tìm thấy tài nguyên yêu cầu."),
+    405: ("method_not_allowed", "Phương thức HTTP này không được hỗ trợ tại địa chỉ này."),
+    406: ("not_acceptable", "Chỉ trả về dữ liệu JSON (application/json)."),
+    409: ("conflict", "Yêu cầu xung đột với trạng thái hiện tại của dữ liệu."),
+    412: ("precondition_failed", "Điều kiện If-Match không khớp: dữ liệu đã bị thay đổi."),
+    413: ("payload_too_large", "Nội dung gửi lên quá lớn."),
+    415: ("unsupported_media_type", "Nội dung phải là JSON với Content-Type: application/json."),
+    422: ("unprocessable", "Dữ liệu không xử lý được."),
+    428: ("precondition_required", "Cần gửi tiêu đề If-Match hoặc trường \"version\" để "
+                                   "tránh ghi đè thay đổi của người khác."),
+    429: ("too_many_requests", "Quá nhiều yêu cầu, vui lòng thử lại sau."),
+    500: ("internal_error", "Lỗi máy chủ; thay đổi chưa được lưu. Vui lòng thử lại sau."),
+}
+
+
+class ApiError(Exception):
+    """Raised anywhere in an API view; answered as JSON and the transaction rolled back."""
+
+    def __init__(self, status: int, message: str | None = None, *, code: str | None = None,
+                 fields: dict[str, str] | None = None, headers: dict[str, str] | None = None):
+        default_code, default_message = STATUS_ERRORS.get(status, STATUS_ERRORS[400])
+        super().__init__(message or default_message)
+        self.status = status
+        self.code = code or default_code
+        self.message = message or default_message
+        self.fields = fields or {}
+        self.headers = headers or {}
+
+
+def error_response(status: int, message: str | None = None, *, code: str | None = None,
+                   fields: dict[str, str] | None = None,
+                   headers: dict[str, str] | None = None) -> Response:
+    """The JSON body every API error has, with the given status and headers."""
+    default_code, default_message = STATUS_ERRORS.get(status, STATUS_ERRORS[400])
+    response = jsonify({"error": {"code": code or default_code,
+                                  "message": message or default_message,
+                                  "fields": fields or {}}})
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    if status == 401:
+        response.headers.setdefault("WWW-Authenticate", 'Bearer realm="registry"')
+    return response
+
+
+def _rollback() -> None:
+    """Nothing of a failed request is kept: the services flushed, nobody committed."""
+    db.session.rollback()
+
+
+def _http_exception_headers(error: HTTPException) -> dict[str, str]:
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        return {"Allow": ", ".join(sorted(error.valid_methods))}
+    return {}
+
+
+def _handle_api_error(error: ApiError) -> Response:
+    _rollback()
+    return error_response(error.status, error.message, code=error.code, fields=error.fields,
+                          headers=error.headers)
+
+
+def _handle_http_exception(error: HTTPException) -> Response:
+    _rollback()
+    status = error.code or 500
+    code, message = STATUS_ERRORS.get(status, (f"http_{status}", error.description))
+    return error_response(status, message, code=code,
+                          headers=_http_exception_headers(error))
+
+
+def _handle_unexpected(error: Exception) -> Response:
+    _rollback()
+    return error_response(500)
+
+
+def is_api_path(path: str, bp: Blueprint) -> bool:
+    prefix = bp.url_prefix.rstrip("/")
+    return path == prefix or path.startswith(prefix + "/")
+
+
+def install(bp: Blueprint) -> None:
+    """Error handlers for the API blueprint, and JSON for unknown /api/v1/ URLs and methods.
+
+    A URL that matches no route never reaches a blueprint handler, and the web pages may
+    register their own HTML 404 page; so routing failures under the API prefix are answered
+    before dispatch instead of through the application's error handlers.
+    """
+    bp.register_error_handler(ApiError, _handle_api_error)
+    bp.register_error_handler(HTTPException, _handle_http_exception)
+    bp.register_error_handler(500, _handle_unexpected)
+
+    @bp.before_app_request
+    def _json_routing_errors():
+        failure = request.routing_exception
+        if isinstance(failure, HTTPException) and failure.code in (404, 405) \
+                and is_api_path(request.path, bp):
+            return _handle_http_exception(failure)
+        return None
+
+
+# Blueprint set-up methods may only run before the first registration: once, at import.
+install(api_bp)

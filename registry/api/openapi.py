@@ -1,0 +1,365 @@
+"""The OpenAPI 3.1 document of the JSON API, served at /api/v1/openapi.json."""
+from __future__ import annotations
+
+from flask import jsonify
+
+from registry.api import bp
+from registry.interchange.records import INDICATORS, MAX_LENGTH, MAX_INTEGER
+from registry.search.base import FACET_BY_NAME, LIST_FACETS, MAX_PER_PAGE, SORTS
+from registry.workflow import RECOGNITION_LEVELS, STATES
+
+JSON = "application/json"
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _response(name: str) -> dict:
+    return {"$ref": f"#/components/responses/{name}"}
+
+
+def _text(limit_key: str | None = None, description: str = "", nullable: bool = False) -> dict:
+    schema: dict = {"type": ["string", "null"] if nullable else "string"}
+    if limit_key and limit_key in MAX_LENGTH:
+        schema["maxLength"] = MAX_LENGTH[limit_key]
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def _count(description: str = "") -> dict:
+    schema = {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_INTEGER}
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def _term_list(vocabulary: str) -> dict:
+    return {"type": "array", "items": {"type": "string"},
+            "description": f"Mã hoặc nhãn tiếng Việt trong danh mục {vocabulary} "
+                           "(không phân biệt hoa thường, dấu)."}
+
+
+def _schemas() -> dict:
+    outcome = {
+        "type": "object", "additionalProperties": False, "required": ["period"],
+        "description": "Báo cáo kết quả một kỳ (6 tháng hoặc năm).",
+        "properties": {
+            "period": {"type": "string", "pattern": r"^\d{4}(-[Hh][12])?$",
+                       "examples": ["2024-H1", "2024"]},
+            **{key: _count() for key in INDICATORS},
+            "narrative": _text("narrative"),
+        },
+    }
+    member = {
+        "type": "object", "additionalProperties": False, "required": ["name"],
+        "description": "Thành viên lực lượng nòng cốt (dữ liệu cá nhân).",
+        "properties": {
+            "name": _text("member.name"),
+            "role": _text(description="Mã hoặc nhãn trong danh mục member_role.",
+                          nullable=True),
+            "phone": _text("member.phone", nullable=True),
+        },
+    }
+    record = {
+        "type": "object", "additionalProperties": False, "required": ["name", "kind"],
+        "description": "Một dòng của định dạng trao đổi JSONL (như `registry export "
+                       "--format jsonl`). Cần commune_code hoặc address. Các trường trạng "
+                       "thái (status, recognition_level, recognised_on) chỉ để đọc; id và "
+                       "version được chấp nhận và bỏ qua.",
+        "properties": {
+            "id": {"type": "integer", "description": "Bỏ qua khi ghi."},
+            "version": {"type": "integer",
+                        "description": "Phiên bản đã đọc; dùng để kiểm tra xung đột (PUT/PATCH)."},
+            "external_id": _text("external_id", "Mã tham chiếu của hệ thống nguồn (duy nhất).",
+                                 nullable=True),
+            "name": _text("name"),
+            "kind": _text(description="Loại mô hình: mã hoặc nhãn; loại mới được thêm để "
+                                      "quản trị viên xác nhận."),
+            "summary": _text("summary"),
+            "description": _text("description", "Markdown."),
+            "commune_code": _text(description="Mã xã/phường hiện hành (5 chữ số).",
+                                  nullable=True),
+            "province_code": _text(description="Mã tỉnh (2 chữ số), tùy chọn, được kiểm tra.",
+                                   nullable=True),
+            "address": _text("address", "Địa chỉ (kể cả trước 2025) thay cho commune_code.",
+                             nullable=True),
+            "hamlet": _text("hamlet", nullable=True),
+            "setting": _text(description="Mã hoặc nhãn trong danh mục setting.", nullable=True),
+            "forms": _term_list("form"),
+            "domains": _term_list("domain"),
+            "target_groups": _term_list("target_group"),
+            "lead_organisation": _text(description="Mã hoặc nhãn trong danh mục "
+                                                   "lead_organisation.", nullable=True),
+            "founded_on": {"type": ["string", "null"], "format": "date"},
+            "participants": _count("Số người tham gia."),
+            "households": _count("Số hộ tham gia."),
+            "core_members": {"type": ["array", "null"], "items": _ref("CoreMember"),
+                             "description": "Chỉ trả về cho người có quyền xem dữ liệu cá "
+                                            "nhân; bỏ trống khi ghi thì giữ nguyên."},
+            "outcomes": {"type": ["array", "null"], "items": _ref("Outcome"),
+                         "description": "Bỏ trống khi ghi thì giữ nguyên."},
+            "replicated_from": _text("external_id", "external_id của mô hình gốc.",
+                                     nullable=True),
+            "status": {"type": ["string", "null"], "enum": [s.code for s in STATES] + [None],
+                       "readOnly": True},
+            "recognition_level": {"type": ["string", "null"],
+                                  "enum": [code for code, _, _ in RECOGNITION_LEVELS] + [None],
+                                  "readOnly": True},
+            "recognised_on": {"type": ["string", "null"], "format": "date", "readOnly": True},
+        },
+    }
+    practice = {
+        "allOf": [_ref("PracticeRecord"), {
+            "type": "object", "required": ["id", "version", "status"],
+            "properties": {"id": {"type": "integer"}, "version": {"type": "integer"}},
+        }],
+    }
+    error = {
+        "type": "object", "required": ["error"], "additionalProperties": False,
+        "properties": {"error": {
+            "type": "object", "required": ["code", "message", "fields"],
+            "properties": {
+                "code": {"type": "string", "examples": ["validation_error", "not_found"]},
+                "message": {"type": "string", "description": "Thông báo tiếng Việt."},
+                "fields": {"type": "object", "additionalProperties": {"type": "string"},
+                           "description": "Trường → lý do, ví dụ \"founded_on\", "
+                                          "\"core_members[1].phone\"."},
+            },
+        }},
+    }
+    facet_value = {
+        "type": "object", "required": ["value", "label", "count", "selected"],
+        "properties": {"value": {"type": "string"}, "label": {"type": "string"},
+                       "count": {"type": "integer", "minimum": 0},
+                       "selected": {"type": "boolean"}},
+    }
+    hit = {
+        "type": "object", "required": ["id"],
+        "description": "Một kết quả: mô hình (không có dữ liệu cá nhân) và đoạn trích có "
+                       "đánh dấu <mark>.",
+        "properties": {"id": {"type": "integer"}, "name": {"type": "string"}},
+    }
+    search = {
+        "type": "object", "required": ["total", "page", "per_page", "hits", "facets"],
+        "properties": {
+            "total": {"type": "integer", "minimum": 0},
+            "page": {"type": "integer", "minimum": 1},
+            "per_page": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
+            "hits": {"type": "array", "items": _ref("SearchHit")},
+            "facets": {"type": "object",
+                       "additionalProperties": {"type": "array", "items": _ref("FacetValue")}},
+        },
+    }
+    return {"PracticeRecord": record, "Practice": practice, "CoreMember": member,
+            "Outcome": outcome, "Error": error, "FacetValue": facet_value, "SearchHit": hit,
+            "SearchResponse": search}
+
+
+ERROR_RESPONSES = {
+    "BadRequest": "Dữ liệu không hợp lệ (fields nêu từng trường) hoặc JSON hỏng.",
+    "Unauthorized": "Thiếu mã truy cập, mã sai hoặc đã bị thu hồi.",
+    "Forbidden": "Không có quyền với mô hình hoặc địa bàn này.",
+    "NotFound": "Không có mô hình này hoặc bạn không được xem.",
+    "Conflict": "Xung đột: version trong nội dung đã cũ, external_id hoặc kỳ báo cáo trùng.",
+    "PreconditionFailed": "If-Match không khớp phiên bản hiện tại.",
+    "PreconditionRequired": "Thiếu If-Match và version: không ghi đè khi không biết phiên bản.",
+    "PayloadTooLarge": "Nội dung quá lớn.",
+    "UnsupportedMediaType": "Content-Type không phải application/json.",
+}
+
+
+def _components() -> dict:
+    responses = {name: {"description": text,
+                        "content": {JSON: {"schema": _ref("Error")}}}
+                 for name, text in ERROR_RESPONSES.items()}
+    headers = {
+        "ETag": {"description": "Phiên bản của mô hình, ví dụ \"3\"; gửi lại trong If-Match.",
+                 "schema": {"type": "string"}},
+        "Location": {"description": "Địa chỉ của mô hình.", "schema": {"type": "string"}},
+    }
+    parameters = {
+        "PracticeId": {"name": "practice_id", "in": "path", "required": True,
+                       "schema": {"type": "integer"}},
+        "IfMatch": {"name": "If-Match", "in": "header", "required": False,
+                    "description": "ETag đã đọc. Không khớp → 412. Thay thế được bằng trường "
+                                   "version trong nội dung (không khớp → 409). Thiếu cả hai "
+                                   "→ 428.",
+                    "schema": {"type": "string"}},
+        "IfNoneMatch": {"name": "If-None-Match", "in": "header", "required": False,
+                        "schema": {"type": "string"}},
+    }
+    return {
+        "schemas": _schemas(), "responses": responses, "headers": headers,
+        "parameters": parameters,
+        "securitySchemes": {"bearerAuth": {
+            "type": "http", "scheme": "bearer",
+            "description": "Mã truy cập cá nhân tạo trong trang hồ sơ (hoặc `registry users "
+                           "token EMAIL`)."}},
+    }
+
+
+def _json_body(schema: str, description: str) -> dict:
+    return {"required": True, "description": description,
+            "content": {JSON: {"schema": _ref(schema)}}}
+
+
+def _practice_ok(description: str, status_headers=("ETag",)) -> dict:
+    return {"description": description,
+            "headers": {h: {"$ref": f"#/components/headers/{h}"} for h in status_headers},
+            "content": {JSON: {"schema": _ref("Practice")}}}
+
+
+def _errors(*names: str) -> dict:
+    codes = {"BadRequest": "400", "Unauthorized": "401", "Forbidden": "403",
+             "NotFound": "404", "Conflict": "409", "PreconditionFailed": "412",
+             "PayloadTooLarge": "413", "UnsupportedMediaType": "415",
+             "PreconditionRequired": "428"}
+    return {codes[name]: _response(name) for name in names}
+
+
+WRITE = [{"bearerAuth": []}]
+OPTIONAL_AUTH = [{}, {"bearerAuth": []}]
+WRITE_ERRORS = ("BadRequest", "Unauthorized", "Forbidden", "PayloadTooLarge",
+                "UnsupportedMediaType")
+
+
+def _search_parameters() -> list[dict]:
+    params = [{"name": "q", "in": "query", "required": False, "schema": {"type": "string"},
+               "description": "Tìm toàn văn, có dấu hoặc không dấu; \"cụm từ\" trong ngoặc kép; "
+                              "chữ viết tắt (ANTT, TTATGT, …) được mở rộng."}]
+    for name in LIST_FACETS:
+        facet = FACET_BY_NAME[name]
+        params.append({"name": name, "in": "query", "required": False, "explode": True,
+                       "style": "form",
+                       "schema": {"type": "array", "items": {"type": "string"}},
+                       "description": f"{facet.label_vi}: lặp lại để chọn nhiều giá trị (HOẶC)."})
+    params += [
+        {"name": "founded_from", "in": "query", "required": False,
+         "schema": {"type": "integer"}, "description": "Năm thành lập từ."},
+        {"name": "founded_to", "in": "query", "required": False,
+         "schema": {"type": "integer"}, "description": "Năm thành lập đến."},
+        {"name": "sort", "in": "query", "required": False,
+         "schema": {"type": "string", "enum": list(SORTS), "default": "relevance"}},
+        {"name": "page", "in": "query", "required": False,
+         "schema": {"type": "integer", "minimum": 1, "default": 1}},
+        {"name": "per_page", "in": "query", "required": False,
+         "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": 20}},
+    ]
+    return params
+
+
+def _paths() -> dict:
+    item = {"$ref": "#/components/parameters/PracticeId"}
+    if_match = {"$ref": "#/components/parameters/IfMatch"}
+    return {
+        "/api/v1/practices": {
+            "get": {
+                "operationId": "searchPractices", "tags": ["practices"],
+                "summary": "Tìm kiếm mô hình, kèm số đếm theo từng bộ lọc",
+                "description": "Nhiều giá trị trong một bộ lọc kết hợp bằng HOẶC, các bộ lọc "
+                               "kết hợp bằng VÀ. Tham số hoặc giá trị không hợp lệ → 400.",
+                "security": OPTIONAL_AUTH,
+                "parameters": _search_parameters(),
+                "responses": {"200": {"description": "Kết quả tìm kiếm.",
+                                      "content": {JSON: {"schema": _ref("SearchResponse")}}},
+                              **_errors("BadRequest", "Unauthorized")},
+            },
+            "post": {
+                "operationId": "createPractice", "tags": ["practices"],
+                "summary": "Đăng ký một mô hình (một dòng JSONL xuất ra gửi lại được nguyên "
+                           "dạng)",
+                "security": WRITE,
+                "requestBody": _json_body("PracticeRecord", "Bản ghi mô hình."),
+                "responses": {"201": _practice_ok("Đã tạo.", ("ETag", "Location")),
+                              **_errors(*WRITE_ERRORS, "Conflict")},
+            },
+        },
+        "/api/v1/practices/{practice_id}": {
+            "parameters": [item],
+            "get": {
+                "operationId": "getPractice", "tags": ["practices"],
+                "summary": "Đọc một mô hình (lực lượng nòng cốt chỉ cho người có quyền)",
+                "security": OPTIONAL_AUTH,
+                "parameters": [{"$ref": "#/components/parameters/IfNoneMatch"}],
+                "responses": {"200": _practice_ok("Mô hình."),
+                              "304": {"description": "Không thay đổi so với If-None-Match."},
+                              **_errors("Unauthorized", "NotFound")},
+            },
+            "put": {
+                "operationId": "replacePractice", "tags": ["practices"],
+                "summary": "Thay toàn bộ bản ghi (trường bỏ trống bị xóa, trừ external_id, "
+                           "core_members, outcomes)",
+                "security": WRITE, "parameters": [if_match],
+                "requestBody": _json_body("PracticeRecord", "Bản ghi mô hình đầy đủ."),
+                "responses": {"200": _practice_ok("Đã lưu."),
+                              **_errors(*WRITE_ERRORS, "NotFound", "Conflict",
+                                        "PreconditionFailed", "PreconditionRequired")},
+            },
+            "patch": {
+                "operationId": "patchPractice", "tags": ["practices"],
+                "summary": "Sửa một số trường (các trường không gửi giữ nguyên)",
+                "security": WRITE, "parameters": [if_match],
+                "requestBody": {"required": True, "content": {JSON: {"schema": {
+                    "type": "object", "description": "Một phần của PracticeRecord."}}}},
+                "responses": {"200": _practice_ok("Đã lưu."),
+                              **_errors(*WRITE_ERRORS, "NotFound", "Conflict",
+                                        "PreconditionFailed", "PreconditionRequired")},
+            },
+            "delete": {
+                "operationId": "archivePractice", "tags": ["practices"],
+                "summary": "Lưu trữ mô hình (không xóa dữ liệu)",
+                "security": WRITE, "parameters": [if_match],
+                "responses": {"204": {"description": "Đã lưu trữ."},
+                              **_errors("Unauthorized", "Forbidden", "NotFound", "Conflict",
+                                        "PreconditionFailed")},
+            },
+        },
+        "/api/v1/practices/{practice_id}/outcomes": {
+            "parameters": [item],
+            "post": {
+                "operationId": "addOutcomeReport", "tags": ["practices"],
+                "summary": "Thêm báo cáo kết quả một kỳ",
+                "security": WRITE,
+                "requestBody": _json_body("Outcome", "Báo cáo kết quả."),
+                "responses": {"201": {"description": "Đã thêm.",
+                                      "headers": {h: {"$ref": f"#/components/headers/{h}"}
+                                                  for h in ("ETag", "Location")},
+                                      "content": {JSON: {"schema": _ref("Outcome")}}},
+                              **_errors(*WRITE_ERRORS, "NotFound", "Conflict")},
+            },
+        },
+        "/api/v1/openapi.json": {
+            "get": {
+                "operationId": "getOpenApi", "tags": ["meta"], "security": [{}],
+                "summary": "Tài liệu OpenAPI này",
+                "responses": {"200": {"description": "Tài liệu OpenAPI 3.1.",
+                                      "content": {JSON: {"schema": {"type": "object"}}}}},
+            },
+        },
+    }
+
+
+def openapi_document() -> dict:
+    """The whole document; built from the same constants the code validates with."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Cơ sở dữ liệu mô hình tự phòng, tự quản — API",
+            "version": "1.0.0",
+            "description": "API JSON cho hệ thống tích hợp. Lỗi luôn có dạng "
+                           "{\"error\": {\"code\", \"message\", \"fields\"}}. Ghi cần "
+                           "Authorization: Bearer <mã truy cập>. Xem docs/api.md.",
+            "license": {"name": "GPL-3.0-or-later", "identifier": "GPL-3.0-or-later"},
+        },
+        "tags": [{"name": "practices", "description": "Mô hình"},
+                 {"name": "meta", "description": "Mô tả API"}],
+        "paths": _paths(),
+        "components": _components(),
+    }
+
+
+@bp.get("/openapi.json")
+def openapi_json():
+    return jsonify(openapi_document())

@@ -1,0 +1,115 @@
+"""The OpenAPI document: valid, and describing exactly the routes under /api/v1/."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from registry.interchange.records import IGNORED_KEYS, OUTCOME_KEYS, RECORD_KEYS
+
+API_PREFIX = "/api/v1"
+HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+IMPLICIT = {"head", "options"}  # added by Flask to every route
+
+
+@pytest.fixture
+def document(client):
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    return response.get_json()
+
+
+def routes(app) -> dict[str, set[str]]:
+    """Every route under the API prefix as an OpenAPI path → its methods."""
+    found: dict[str, set[str]] = {}
+    for rule in app.url_map.iter_rules():
+        if rule.rule == API_PREFIX or rule.rule.startswith(API_PREFIX + "/"):
+            path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
+            found.setdefault(path, set()).update(m.lower() for m in rule.methods)
+    return {path: methods - IMPLICIT for path, methods in found.items()}
+
+
+def described(document) -> dict[str, set[str]]:
+    return {path: {m for m in item if m in HTTP_METHODS}
+            for path, item in document["paths"].items()}
+
+
+def test_every_route_is_described_and_nothing_else(app, document):
+    assert described(document) == routes(app)
+
+
+def test_document_is_valid_openapi(document):
+    validator = pytest.importorskip("openapi_spec_validator")
+    validator.validate(document)
+
+
+def _refs(node):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref":
+                yield value
+            else:
+                yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)
+
+
+def test_structure(document):
+    assert document["openapi"].startswith("3.")
+    assert document["info"]["title"] and document["info"]["version"]
+    for ref in _refs(document):
+        node = document
+        for part in ref.removeprefix("#/").split("/"):
+            assert part in node, f"dangling $ref {ref}"
+            node = node[part]
+    scheme = document["components"]["securitySchemes"]["bearerAuth"]
+    assert scheme == {**scheme, "type": "http", "scheme": "bearer"}
+    errors = {"$ref": "#/components/schemas/Error"}
+    for path, item in document["paths"].items():
+        declared = set(re.findall(r"{([^}]+)}", path))
+        for method, operation in item.items():
+            if method not in HTTP_METHODS:
+                continue
+            assert operation["responses"], f"{method} {path}"
+            assert operation.get("operationId")
+            params = item.get("parameters", []) + operation.get("parameters", [])
+            names = {p.get("name") or p["$ref"].rsplit("/", 1)[-1] for p in params}
+            assert declared <= names | {"practice_id"} and (
+                not declared or "PracticeId" in names), f"path parameters of {path}"
+            for status, response in operation["responses"].items():
+                if status.startswith(("4", "5")):
+                    ref = response.get("$ref")
+                    target = (document["components"]["responses"][ref.rsplit("/", 1)[-1]]
+                              if ref else response)
+                    assert target["content"]["application/json"]["schema"] == errors
+            if method in ("post", "put", "patch", "delete") and path != "/api/v1/openapi.json":
+                assert operation["security"] == [{"bearerAuth": []}], f"{method} {path}"
+
+
+def test_record_schema_matches_the_interchange_format(document):
+    schemas = document["components"]["schemas"]
+    assert set(schemas["PracticeRecord"]["properties"]) == set(RECORD_KEYS) | set(IGNORED_KEYS)
+    assert set(schemas["Outcome"]["properties"]) == set(OUTCOME_KEYS)
+
+
+def _validator(document, name: str):
+    jsonschema = pytest.importorskip("jsonschema")
+    root = {**document["components"]["schemas"][name], "components": document["components"]}
+    return jsonschema.Draft202012Validator(root)
+
+
+def test_real_responses_match_their_schemas(client, document, make_practice):
+    practice_id = make_practice(domains=["pc-toi-pham"], core_members=[
+        {"name": "Nguyễn Văn An", "phone": "0912 345 678"}],
+        outcomes=[{"period": "2024-H1", "tips_reported": 3, "narrative": "Sơ kết."}])
+    practice = client.get(f"/api/v1/practices/{practice_id}").get_json()
+    _validator(document, "Practice").validate(practice)
+    error = client.get("/api/v1/practices/999999").get_json()
+    _validator(document, "Error").validate(error)
+    bad = client.post("/api/v1/practices", json={})
+    _validator(document, "Error").validate(bad.get_json())
+    search = client.get("/api/v1/practices")
+    if search.status_code == 200:  # the search endpoint is its own module
+        _validator(document, "SearchResponse").validate(search.get_json())
