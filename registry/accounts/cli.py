@@ -44,7 +44,7 @@ def fail(message: str) -> None:
 
 def read_password(confirm: bool = True) -> str:
     """The password from standard input (one line), or asked twice without echo on a terminal."""
-    stream = click.get_text_stream("stdin")
+    stream = sys.stdin
     if stream.isatty():
         return click.prompt("Mật khẩu", hide_input=True, confirmation_prompt=confirm
                             and "Nhập lại mật khẩu")
