@@ -1,0 +1,140 @@
+"""The revision history of a model, made readable: labels for fields, codes and values."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from flask_babel import format_datetime
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from registry.editing.uploads import format_size
+from registry.extensions import db
+from registry.interchange.records import FIELD_LABELS
+from registry.models.places import Commune, Province
+from registry.models.revisions import Revision
+from registry.models.vocab import Term
+from registry.workflow import recognition_label, state_label
+
+__all__ = ["revision_rows", "format_size"]
+
+ACTION_LABELS = {
+    "create": "Tạo mới", "update": "Cập nhật", "archive": "Lưu trữ",
+    "add_outcome": "Thêm báo cáo kết quả", "add_evidence": "Tải lên tài liệu",
+    "delete_evidence": "Xóa tài liệu",
+}
+EXTRA_LABELS = {"evidence": "tài liệu", "address": "địa chỉ gốc"}
+VOCABULARY_OF = {"kind": "kind", "setting": "setting", "lead_organisation": "lead_organisation",
+                 "forms": "form", "domains": "domain", "target_groups": "target_group"}
+MAX_SHOWN = 300
+
+
+@dataclass
+class ChangeRow:
+    field: str
+    old: str
+    new: str
+
+
+@dataclass
+class RevisionRow:
+    at: str
+    who: str
+    action: str
+    source: str
+    changes: list[ChangeRow]
+
+
+class _Labels:
+    """Looks up the labels of vocabulary codes and place codes lazily, once per render."""
+
+    def __init__(self) -> None:
+        self._terms: dict[tuple[str, str], str] | None = None
+        self._places: dict[str, str] = {}
+
+    def term(self, vocabulary: str, code) -> str:
+        if self._terms is None:
+            self._terms = {(t.vocabulary, t.code): t.label_vi
+                           for t in db.session.scalars(select(Term))}
+        return self._terms.get((vocabulary, str(code)), str(code))
+
+    def place(self, field: str, code) -> str:
+        key = f"{field}:{code}"
+        if key not in self._places:
+            model = Commune if field == "commune_code" else Province
+            row = db.session.get(model, str(code))
+            self._places[key] = f"{row.name} ({code})" if row else str(code)
+        return self._places[key]
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + "…"
+
+
+def _value(field: str, value, labels: _Labels) -> str:
+    if value in (None, "", []):
+        return "—"
+    if field in VOCABULARY_OF:
+        if isinstance(value, list):
+            return "; ".join(labels.term(VOCABULARY_OF[field], v) for v in value)
+        return labels.term(VOCABULARY_OF[field], value)
+    if field in ("commune_code", "province_code"):
+        return labels.place(field, value)
+    if field == "status":
+        return state_label(str(value))
+    if field == "recognition_level":
+        return recognition_label(str(value))
+    if field == "core_members" and isinstance(value, list):
+        return "; ".join(
+            ", ".join(p for p in (m.get("name") or "",
+                                  labels.term("member_role", m["role"]) if m.get("role")
+                                  else "", m.get("phone") or "") if p)
+            for m in value if isinstance(m, dict)) or "—"
+    if field == "outcomes":
+        items = value if isinstance(value, list) else [value]
+        return "; ".join(_outcome(o, labels) for o in items if isinstance(o, dict)) or "—"
+    if field in ("founded_on", "recognised_on"):
+        try:
+            return date.fromisoformat(str(value)).strftime("%d/%m/%Y")
+        except ValueError:
+            return str(value)
+    if isinstance(value, list):
+        return _short("; ".join(str(v) for v in value))
+    return _short(str(value))
+
+
+def _outcome(outcome: dict, labels: _Labels) -> str:
+    counts = [f"{labels.term('indicator', k)}: {v}" for k, v in outcome.items()
+              if k not in ("period", "narrative") and v is not None]
+    return f"kỳ {outcome.get('period')}" + (f" ({', '.join(counts)})" if counts else "")
+
+
+def _label(field: str) -> str:
+    label = FIELD_LABELS.get(field) or EXTRA_LABELS.get(field) or field
+    return label[:1].upper() + label[1:]
+
+
+def _when(at: datetime) -> str:
+    return format_datetime(at, "dd/MM/yyyy HH:mm")
+
+
+def revision_rows(practice, limit: int = 200) -> list[RevisionRow]:
+    """The newest revisions of a practice first, with readable old → new values."""
+    revisions = db.session.scalars(
+        select(Revision).where(Revision.practice_id == practice.id)
+        .options(selectinload(Revision.user))
+        .order_by(Revision.at.desc(), Revision.id.desc()).limit(limit)).all()
+    labels = _Labels()
+    rows = []
+    for revision in revisions:
+        changes = [ChangeRow(_label(c.get("field", "")),
+                             _value(c.get("field", ""), c.get("old"), labels),
+                             _value(c.get("field", ""), c.get("new"), labels))
+                   for c in revision.changes or [] if isinstance(c, dict)]
+        rows.append(RevisionRow(
+            at=_when(revision.at), who=revision.user.name if revision.user else "Hệ thống",
+            action=ACTION_LABELS.get(revision.action, revision.action),
+            source={"web": "giao diện web", "api": "API", "import": "nhập tệp",
+                    "cli": "dòng lệnh"}.get(revision.source, revision.source),
+            changes=changes))
+    return rows

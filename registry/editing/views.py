@@ -1,0 +1,402 @@
+"""Editing pages: load, authorise (registry.permissions), validate, call one service, respond."""
+from __future__ import annotations
+
+from flask import (
+    Blueprint, abort, flash, redirect, render_template, request, send_file, url_for,
+)
+from flask_login import current_user, login_required
+from sqlalchemy.orm.exc import StaleDataError
+
+from registry import permissions
+from registry.editing import choices, uploads
+from registry.editing.forms import (
+    BLANK_MEMBER_ROWS, ConfirmForm, EvidenceForm, MembersForm, OutcomeForm, PracticeForm,
+)
+from registry.extensions import db
+from registry.interchange.records import RecordError, outcome_to_dict, validate_record
+from registry.models.places import Commune
+from registry.models.practices import INDICATORS, Evidence, Practice
+from registry.services.evidence import CATEGORIES, delete_evidence, store_evidence
+from registry.services.practices import (
+    ConcurrentEditError, add_outcome_report, archive_practice, save_practice,
+)
+from registry.vocabularies import VocabularyIndex
+
+bp = Blueprint("editing", __name__)
+
+CONFLICT_MESSAGE = ("Mô hình đã được người khác thay đổi trong lúc bạn sửa. "
+                    "Vui lòng tải lại trang và nhập lại thay đổi.")
+FORM_ERROR_MESSAGE = "Chưa lưu được: vui lòng sửa các mục báo lỗi bên dưới."
+# Statuses from which the editor may still save a draft or send the model for verification.
+DRAFT_STATES = ("draft", "returned")
+
+
+def load_practice(practice_id: int, can) -> Practice:
+    """The practice, or 404 if the user may not see it, 403 if they may not do this."""
+    practice = db.session.get(Practice, practice_id)
+    if practice is None or not permissions.can_view_practice(current_user, practice):
+        abort(404)
+    if not can(current_user, practice):
+        abort(403)
+    return practice
+
+
+def apply_record_errors(error: RecordError, fields: dict, fallback: list) -> None:
+    """Put each field error of the write path next to its form field (first letter up)."""
+    for item in error.errors:
+        message = item.message[:1].upper() + item.message[1:]
+        field = fields.get(item.field)
+        if field is None:
+            base = item.field.split("[")[0].split(".")[-1] if "." in item.field \
+                else item.field.split("[")[0]
+            field = fields.get(base)
+        if field is not None:
+            field.errors = list(field.errors) + [message]
+        else:
+            fallback.append(message)
+
+
+def fill_practice_form(form: PracticeForm, practice: Practice) -> None:
+    form.version.data = str(practice.version)
+    form.name.data = practice.name
+    form.kind.data = practice.kind.code
+    form.summary.data = practice.summary
+    form.description.data = practice.description
+    form.province_code.data = practice.province_code
+    form.commune_code.data = practice.commune_code
+    form.hamlet.data = practice.hamlet
+    form.setting.data = practice.setting.code if practice.setting else ""
+    form.lead_organisation.data = (practice.lead_organisation.code
+                                   if practice.lead_organisation else "")
+    form.forms.data = [t.code for t in practice.forms]
+    form.domains.data = [t.code for t in practice.domains]
+    form.target_groups.data = [t.code for t in practice.target_groups]
+    form.founded_on.data = practice.founded_on
+    form.participants.data = practice.participants
+    form.households.data = practice.households
+
+
+def practice_raw(form: PracticeForm) -> dict:
+    """The interchange record the form stands for (validated again by validate_record)."""
+    return {
+        "name": form.name.data, "kind": form.kind.data, "summary": form.summary.data or "",
+        "description": form.description.data or "", "commune_code": form.commune_code.data,
+        "hamlet": form.hamlet.data or "", "setting": form.setting.data or None,
+        "forms": form.forms.data or [], "domains": form.domains.data or [],
+        "target_groups": form.target_groups.data or [],
+        "lead_organisation": form.lead_organisation.data or None,
+        "founded_on": form.founded_on.data.isoformat() if form.founded_on.data else None,
+        "participants": form.participants.data, "households": form.households.data,
+    }
+
+
+def base_raw(practice: Practice) -> dict:
+    """The required keys of a record for updates that change one part (members, results)."""
+    return {"name": practice.name, "kind": practice.kind.code,
+            "commune_code": practice.commune_code}
+
+
+def chosen_status(practice: Practice | None, action: str) -> str | None:
+    if practice is None:
+        return "submitted" if action == "submit" else "draft"
+    if practice.status in DRAFT_STATES and action == "submit":
+        return "submitted"
+    return None
+
+
+@bp.route("/practices/new", methods=["GET", "POST"])
+@login_required
+def new_practice():
+    if not permissions.can_create_practice(current_user):
+        abort(403)
+    return practice_form_page(None)
+
+
+@bp.route("/practices/<int:practice_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_practice(practice_id: int):
+    return practice_form_page(load_practice(practice_id, permissions.can_edit_practice))
+
+
+def practice_form_page(practice: Practice | None):
+    form = PracticeForm()
+    if request.method == "GET":
+        if practice is not None:
+            fill_practice_form(form, practice)
+        else:
+            form.province_code.data = request.args.get("province", "")
+    province = form.province_code.data or (practice.province_code if practice else None)
+    form.set_choices(choices.vocabulary_choices() | choices.place_choices(current_user,
+                                                                          province))
+    if request.method == "GET" or request.form.get("action") == "province":
+        if practice is None and len(form.commune_code.choices) == 1:
+            form.commune_code.data = form.commune_code.choices[0][0]  # the officer's commune
+        return render_practice_form(form, practice)
+    if practice is not None and form.version.data != str(practice.version):
+        return render_practice_form(form, practice, CONFLICT_MESSAGE, 409)
+    valid = form.validate()
+    valid = form.check_choices() and valid
+    if not valid:
+        return render_practice_form(form, practice, FORM_ERROR_MESSAGE, 400)
+    commune = db.session.get(Commune, form.commune_code.data)
+    if (practice is None or commune.code != practice.commune_code) and \
+            not permissions.can_create_practice(current_user, commune.code,
+                                                commune.province_code):
+        abort(403)
+    other_errors: list[str] = []
+    try:
+        record = validate_record(practice_raw(form), VocabularyIndex(), allow_new_kinds=False)
+        saved, outcome = save_practice(
+            record, user=current_user, source="web", practice=practice,
+            expected_version=int(form.version.data) if practice else None,
+            status=chosen_status(practice, request.form.get("action", "")))
+        db.session.commit()
+    except RecordError as error:
+        db.session.rollback()
+        apply_record_errors(error, dict(form._fields), other_errors)
+        return render_practice_form(form, practice, FORM_ERROR_MESSAGE, 400, other_errors)
+    except (ConcurrentEditError, StaleDataError):
+        db.session.rollback()
+        return render_practice_form(form, practice, CONFLICT_MESSAGE, 409)
+    flash({"created": "Đã tạo mô hình.", "updated": "Đã lưu thay đổi.",
+           "unchanged": "Không có thay đổi nào để lưu."}[outcome], "success")
+    return redirect(url_for("catalogue.detail", practice_id=saved.id))
+
+
+def render_practice_form(form, practice, message=None, status=200, other_errors=()):
+    return render_template("editing/practice_form.html", form=form, practice=practice,
+                           message=message, other_errors=list(other_errors),
+                           choose_place=choices.may_choose_any_place(current_user),
+                           draft_states=DRAFT_STATES), status
+
+
+@bp.route("/practices/<int:practice_id>/archive", methods=["GET", "POST"])
+@login_required
+def archive(practice_id: int):
+    practice = load_practice(practice_id, permissions.can_archive_practice)
+    form = ConfirmForm()
+    if request.method == "POST" and form.validate():
+        archive_practice(practice, user=current_user, source="web")
+        db.session.commit()
+        flash("Đã chuyển mô hình vào lưu trữ.", "success")
+        return redirect(url_for("catalogue.detail", practice_id=practice.id))
+    return render_template(
+        "editing/confirm.html", form=form, practice=practice, title="Lưu trữ mô hình",
+        question=f"Chuyển mô hình “{practice.name}” vào lưu trữ? Mô hình sẽ không còn hiển "
+                 "thị trong danh mục; quản trị viên có thể khôi phục.",
+        button="Lưu trữ"), 400 if request.method == "POST" else 200
+
+
+@bp.route("/practices/<int:practice_id>/members", methods=["GET", "POST"])
+@login_required
+def members(practice_id: int):
+    practice = load_practice(practice_id, permissions.can_edit_practice)
+    if request.method == "GET":
+        form = MembersForm(data={"version": str(practice.version), "members": [
+            {"name": m.name, "role": m.role.code if m.role else "", "phone": m.phone}
+            for m in practice.core_members]})
+        for _ in range(BLANK_MEMBER_ROWS):
+            form.members.append_entry()
+    else:
+        form = MembersForm()
+    form.set_role_choices(choices.term_choices("member_role", blank=True))
+    if request.method == "GET":
+        return render_members(form, practice)
+    if form.version.data != str(practice.version):
+        return render_members(form, practice, CONFLICT_MESSAGE, 409)
+    valid = form.validate()
+    valid = form.check_choices() and valid
+    if not valid:
+        return render_members(form, practice, FORM_ERROR_MESSAGE, 400)
+    kept = [entry.form for entry in form.members
+            if not entry.form.remove.data and not entry.form.is_blank()]
+    raw = base_raw(practice) | {"core_members": [
+        {"name": row.name.data.strip(), "role": row.role.data or None,
+         "phone": (row.phone.data or "").strip()} for row in kept]}
+    other_errors: list[str] = []
+    try:
+        record = validate_record(raw, VocabularyIndex(), allow_new_kinds=False)
+        save_practice(record, user=current_user, source="web", practice=practice,
+                      expected_version=int(form.version.data))
+        db.session.commit()
+    except RecordError as error:
+        db.session.rollback()
+        for item in error.errors:
+            row = _row_of(item.field, kept)
+            target = getattr(row, item.field.rsplit(".", 1)[-1], None) if row else None
+            message = item.message[:1].upper() + item.message[1:]
+            if target is not None:
+                target.errors = list(target.errors) + [message]
+            else:
+                other_errors.append(message)
+        return render_members(form, practice, FORM_ERROR_MESSAGE, 400, other_errors)
+    except (ConcurrentEditError, StaleDataError):
+        db.session.rollback()
+        return render_members(form, practice, CONFLICT_MESSAGE, 409)
+    flash("Đã lưu danh sách lực lượng nòng cốt.", "success")
+    return redirect(url_for("catalogue.detail", practice_id=practice.id) + "#members")
+
+
+def _row_of(field: str, rows: list):
+    """core_members[3].phone -> the third row that was sent (the record counts from 1)."""
+    if not field.startswith("core_members["):
+        return None
+    try:
+        index = int(field[len("core_members["):field.index("]")]) - 1
+    except ValueError:
+        return None
+    return rows[index] if 0 <= index < len(rows) else None
+
+
+def render_members(form, practice, message=None, status=200, other_errors=()):
+    return render_template("editing/members.html", form=form, practice=practice,
+                           message=message, other_errors=list(other_errors)), status
+
+
+def indicator_labels() -> dict[str, str]:
+    labels = dict(choices.term_choices("indicator"))
+    return {key: labels.get(key, key)[:1].upper() + labels.get(key, key)[1:]
+            for key in INDICATORS}
+
+
+def outcome_raw(form: OutcomeForm) -> dict:
+    raw = {"period": (form.period.data or "").strip().upper(),
+           "narrative": form.narrative.data or ""}
+    raw.update({key: getattr(form, key).data for key in INDICATORS})
+    return raw
+
+
+def outcome_field(form: OutcomeForm, field: str):
+    """outcome.period / outcomes[2].tips_reported / period -> the form field."""
+    return getattr(form, field.rsplit(".", 1)[-1], None) if field else None
+
+
+@bp.route("/practices/<int:practice_id>/outcomes/new", methods=["GET", "POST"])
+@bp.route("/practices/<int:practice_id>/outcomes/<period>/edit", methods=["GET", "POST"])
+@login_required
+def outcome(practice_id: int, period: str | None = None):
+    practice = load_practice(practice_id, permissions.can_edit_practice)
+    existing = next((o for o in practice.outcomes if o.period == period), None)
+    if period is not None and existing is None:
+        abort(404)
+    form = OutcomeForm(data=outcome_to_dict(existing) if existing and
+                       request.method == "GET" else None)
+    if existing is not None:
+        form.period.data = existing.period  # the period of a report is fixed once saved
+    if request.method == "GET" or not form.validate():
+        status = 400 if request.method == "POST" else 200
+        return render_outcome(form, practice, existing,
+                              FORM_ERROR_MESSAGE if status == 400 else None, status)
+    other_errors: list[str] = []
+    try:
+        if existing is None:
+            add_outcome_report(practice, outcome_raw(form), user=current_user, source="web")
+        else:
+            reports = [outcome_raw(form) if o.period == period else outcome_to_dict(o)
+                       for o in practice.outcomes]
+            record = validate_record(base_raw(practice) | {"outcomes": reports},
+                                     VocabularyIndex(), allow_new_kinds=False)
+            save_practice(record, user=current_user, source="web", practice=practice)
+        db.session.commit()
+    except RecordError as error:
+        db.session.rollback()
+        for item in error.errors:
+            target = outcome_field(form, item.field)
+            message = item.message[:1].upper() + item.message[1:]
+            if target is not None:
+                target.errors = list(target.errors) + [message]
+            else:
+                other_errors.append(message)
+        return render_outcome(form, practice, existing, FORM_ERROR_MESSAGE, 400, other_errors)
+    except (ConcurrentEditError, StaleDataError):
+        db.session.rollback()
+        return render_outcome(form, practice, existing, CONFLICT_MESSAGE, 409)
+    flash("Đã lưu báo cáo kết quả.", "success")
+    return redirect(url_for("catalogue.detail", practice_id=practice.id) + "#outcomes")
+
+
+def render_outcome(form, practice, existing, message=None, status=200, other_errors=()):
+    return render_template("editing/outcome_form.html", form=form, practice=practice,
+                           existing=existing, labels=indicator_labels(), message=message,
+                           other_errors=list(other_errors)), status
+
+
+@bp.route("/practices/<int:practice_id>/evidence/new", methods=["GET", "POST"])
+@login_required
+def upload_evidence(practice_id: int):
+    practice = load_practice(practice_id, permissions.can_edit_practice)
+    form = EvidenceForm()
+    form.category.choices = list(CATEGORIES)
+    if request.method == "GET":
+        return render_upload(form, practice)
+    if not form.validate():
+        return render_upload(form, practice, FORM_ERROR_MESSAGE, 400)
+    try:
+        checked = uploads.check_upload(request.files.get("file"))
+    except uploads.UploadError as error:
+        form.file.errors = list(form.file.errors) + [str(error)]
+        return render_upload(form, practice, FORM_ERROR_MESSAGE, 400)
+    store_evidence(practice, checked, user=current_user, title=form.title.data or "",
+                   category=form.category.data, source="web")
+    db.session.commit()
+    flash("Đã tải lên tài liệu.", "success")
+    return redirect(url_for("catalogue.detail", practice_id=practice.id) + "#evidence")
+
+
+def render_upload(form, practice, message=None, status=200):
+    return render_template("editing/evidence_form.html", form=form, practice=practice,
+                           message=message,
+                           limit=uploads.format_size(uploads.max_upload_bytes())), status
+
+
+@bp.errorhandler(413)
+def upload_too_large(error):
+    limit = uploads.format_size(uploads.max_upload_bytes())
+    return render_template("editing/message.html", title="Tệp quá lớn",
+                           message=f"Tệp quá lớn: tối đa {limit}."), 413
+
+
+def load_evidence(practice_id: int, evidence_id: int, can) -> tuple[Practice, Evidence]:
+    practice = load_practice(practice_id, can)
+    evidence = db.session.get(Evidence, evidence_id)
+    if evidence is None or evidence.practice_id != practice.id:
+        abort(404)
+    return practice, evidence
+
+
+@bp.get("/practices/<int:practice_id>/evidence/<int:evidence_id>")
+@login_required
+def download_evidence(practice_id: int, evidence_id: int):
+    practice, evidence = load_evidence(practice_id, evidence_id, permissions.can_view_evidence)
+    try:
+        path = uploads.stored_path(evidence.stored_name or "")
+    except ValueError:
+        abort(404)
+    if not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype=evidence.content_type, conditional=True,
+                         max_age=0)
+    response.headers["Content-Disposition"] = uploads.content_disposition(
+        uploads.download_name(evidence.original_filename, evidence.content_type))
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@bp.route("/practices/<int:practice_id>/evidence/<int:evidence_id>/delete",
+          methods=["GET", "POST"])
+@login_required
+def remove_evidence(practice_id: int, evidence_id: int):
+    practice, evidence = load_evidence(practice_id, evidence_id,
+                                       permissions.can_edit_practice)
+    form = ConfirmForm()
+    if request.method == "POST" and form.validate():
+        delete_evidence(evidence, user=current_user, source="web")
+        db.session.commit()
+        flash("Đã xóa tài liệu.", "success")
+        return redirect(url_for("catalogue.detail", practice_id=practice.id) + "#evidence")
+    return render_template(
+        "editing/confirm.html", form=form, practice=practice, title="Xóa tài liệu",
+        question=f"Xóa tài liệu “{evidence.title}” khỏi mô hình “{practice.name}”?",
+        button="Xóa tài liệu"), 400 if request.method == "POST" else 200
