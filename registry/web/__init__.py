@@ -23,6 +23,8 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(health.bp)
     app.register_blueprint(catalogue.bp)
+    from registry import editing
+    editing.init_app(app)
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.globals.update(
         can=permissions, state_label=state_label, recognition_label=recognition_label,
