@@ -5,13 +5,15 @@ A grant is a role on a unit: a commune code (5 digits), a province code (2 digit
 
 The rules, by role (tests/test_permissions.py holds the same table, scope by scope):
 
-| role      | may be granted on          | sees non-public models | personal data | edits, archives, creates |
-| --------- | -------------------------- | ---------------------- | ------------- | ------------------------ |
-| officer   | a commune                  | of that commune        | of that commune | in that commune        |
-| committee | commune, province, national| in its area            | in its area   | no                       |
-| reviewer  | commune, province, national| in its area            | no            | no                       |
-| trainer   | national                   | no                     | no            | no                       |
-| admin     | national                   | all                    | all           | everything               |
+| role      | granted on         | non-public models | personal data | edit, archive, create |
+| --------- | ------------------ | ----------------- | ------------- | --------------------- |
+| officer   | a commune          | its commune       | its commune   | in its commune        |
+| committee | any level (*)      | its area          | its area      | no                    |
+| reviewer  | any level (*)      | its area          | no            | no                    |
+| trainer   | national           | no                | no            | no                    |
+| admin     | national           | all               | all           | everywhere            |
+
+(*) a commune, a province or "national".
 
 Public models (registered, nominated, approved) are seen by everyone, signed in or not.
 Inactive accounts hold no rights.
