@@ -373,6 +373,38 @@ def test_second_update_from_the_same_version_is_refused(client, token_for):
         "Tên do người thứ nhất sửa"
 
 
+def test_writer_committing_after_our_check_wins_and_we_get_412(app, client, token_for):
+    """Another transaction commits between the version check and our UPDATE: the versioned
+    UPDATE matches no row, the request answers 412 and keeps nothing of its own."""
+    from sqlalchemy import event, update
+
+    from registry.models.practices import Practice
+    token = token_for()
+    body = post(client, token, VALID).get_json()
+    fired = []
+
+    def concurrent_writer(mapper, connection, target):
+        if fired:
+            return
+        fired.append(target.id)
+        with db.engine.connect() as other:
+            other.execute(update(Practice.__table__).where(Practice.__table__.c.id == target.id)
+                          .values(version=body["version"] + 1, summary="Người khác đã sửa."))
+            other.commit()
+
+    event.listen(Practice, "before_update", concurrent_writer)
+    try:
+        late = client.put(f"/api/v1/practices/{body['id']}",
+                          json=dict(body, summary="Bản sửa của tôi."),
+                          headers=auth(token, **{"If-Match": f'"{body["version"]}"'}))
+    finally:
+        event.remove(Practice, "before_update", concurrent_writer)
+    assert fired == [body["id"]]
+    assert_error(late, 412, "precondition_failed")
+    now = client.get(f"/api/v1/practices/{body['id']}", headers=auth(token)).get_json()
+    assert now["summary"] == "Người khác đã sửa." and now["version"] == body["version"] + 1
+
+
 def test_archive_with_stale_if_match_is_refused(client, token_for):
     token = token_for()
     body = post(client, token, VALID).get_json()

@@ -110,6 +110,15 @@ def test_real_responses_match_their_schemas(client, document, make_practice):
     _validator(document, "Error").validate(error)
     bad = client.post("/api/v1/practices", json={})
     _validator(document, "Error").validate(bad.get_json())
-    search = client.get("/api/v1/practices")
-    if search.status_code == 200:  # the search endpoint is its own module
-        _validator(document, "SearchResponse").validate(search.get_json())
+
+
+def test_search_response_matches_its_schema(client, document, make_practice):
+    make_practice(name="Xóm đạo bình yên", domains=["pc-toi-pham"],
+                  core_members=[{"name": "Nguyễn Văn An", "phone": "0912 345 678"}])
+    search = client.get("/api/v1/practices", query_string={"q": "xom dao", "domain":
+                                                            "pc-toi-pham"})
+    assert search.status_code == 200
+    _validator(document, "SearchResponse").validate(search.get_json())
+    assert search.get_json()["total"] == 1
+    _validator(document, "Error").validate(
+        client.get("/api/v1/practices", query_string={"colour": "đỏ"}).get_json())

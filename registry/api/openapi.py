@@ -6,6 +6,7 @@ from flask import jsonify
 from registry.api import bp
 from registry.interchange.records import INDICATORS, MAX_LENGTH, MAX_INTEGER
 from registry.search.base import FACET_BY_NAME, LIST_FACETS, MAX_PER_PAGE, SORTS
+from registry.search.params import BOOLEAN_VALUES, MAX_PAGE, MAX_VALUES, YEAR_RANGE
 from registry.workflow import RECOGNITION_LEVELS, STATES
 
 JSON = "application/json"
@@ -135,11 +136,26 @@ def _schemas() -> dict:
                        "count": {"type": "integer", "minimum": 0},
                        "selected": {"type": "boolean"}},
     }
+    coded = {"type": "object", "required": ["code", "label"], "additionalProperties": False,
+             "properties": {"code": {"type": "string"}, "label": {"type": "string"}}}
+    place = {"type": "object", "required": ["code", "name"], "additionalProperties": False,
+             "properties": {"code": {"type": "string"}, "name": {"type": "string"}}}
     hit = {
-        "type": "object", "required": ["id"],
-        "description": "Một kết quả: mô hình (không có dữ liệu cá nhân) và đoạn trích có "
-                       "đánh dấu <mark>.",
-        "properties": {"id": {"type": "integer"}, "name": {"type": "string"}},
+        "type": "object", "additionalProperties": False,
+        "required": ["id", "name", "kind", "province", "commune", "status", "recognition",
+                     "url", "highlight"],
+        "description": "Một kết quả: các trường công khai của mô hình (không có dữ liệu cá "
+                       "nhân) và đoạn trích HTML có đánh dấu <mark>.",
+        "properties": {
+            "id": {"type": "integer"}, "name": {"type": "string"}, "kind": coded,
+            "province": place, "commune": place, "hamlet": {"type": ["string", "null"]},
+            "summary": {"type": ["string", "null"]}, "status": coded, "recognition": coded,
+            "founded_on": {"type": ["string", "null"], "format": "date"},
+            "url": {"type": "string", "description": "Địa chỉ API của mô hình."},
+            "highlight": {"type": "object", "additionalProperties": False,
+                          "properties": {"name": {"type": "string"},
+                                         "snippet": {"type": "string"}}},
+        },
     }
     search = {
         "type": "object", "required": ["total", "page", "per_page", "hits", "facets"],
@@ -225,25 +241,48 @@ WRITE_ERRORS = ("BadRequest", "Unauthorized", "Forbidden", "PayloadTooLarge",
                 "UnsupportedMediaType")
 
 
+# Values of facets that are not read from the database.
+FIXED_FACET_VALUES = {
+    "state": [s.code for s in STATES],
+    "recognition": [code for code, _, _ in RECOGNITION_LEVELS],
+    "boolean": list(BOOLEAN_VALUES),
+}
+FACET_VALUE_HINTS = {
+    "province": "mã tỉnh (2 chữ số)", "commune": "mã xã/phường (5 chữ số)",
+}
+
+
 def _search_parameters() -> list[dict]:
+    """The query parameters parse_search_args accepts (registry/search/params.py)."""
     params = [{"name": "q", "in": "query", "required": False, "schema": {"type": "string"},
                "description": "Tìm toàn văn, có dấu hoặc không dấu; \"cụm từ\" trong ngoặc kép; "
                               "chữ viết tắt (ANTT, TTATGT, …) được mở rộng."}]
     for name in LIST_FACETS:
         facet = FACET_BY_NAME[name]
-        params.append({"name": name, "in": "query", "required": False, "explode": True,
-                       "style": "form",
-                       "schema": {"type": "array", "items": {"type": "string"}},
-                       "description": f"{facet.label_vi}: lặp lại để chọn nhiều giá trị (HOẶC)."})
+        item: dict = {"type": "string"}
+        if facet.source in FIXED_FACET_VALUES:
+            item["enum"] = FIXED_FACET_VALUES[facet.source]
+        hint = FACET_VALUE_HINTS.get(facet.source) or (
+            f"mã trong danh mục {facet.source.split(':', 1)[1]}"
+            if facet.source.startswith("vocabulary:") else "")
+        params.append({
+            "name": name, "in": "query", "required": False, "explode": True, "style": "form",
+            "schema": {"type": "array", "items": item, "maxItems": MAX_VALUES},
+            "description": f"{facet.label_vi}: lặp lại tham số để chọn nhiều giá trị (kết hợp "
+                           f"HOẶC){'; ' + hint if hint else ''}."})
+    year = {"type": "integer", "minimum": YEAR_RANGE[0], "maximum": YEAR_RANGE[1]}
     params += [
-        {"name": "founded_from", "in": "query", "required": False,
-         "schema": {"type": "integer"}, "description": "Năm thành lập từ."},
-        {"name": "founded_to", "in": "query", "required": False,
-         "schema": {"type": "integer"}, "description": "Năm thành lập đến."},
+        {"name": "founded_from", "in": "query", "required": False, "schema": year,
+         "description": "Năm thành lập từ."},
+        {"name": "founded_to", "in": "query", "required": False, "schema": year,
+         "description": "Năm thành lập đến (≥ founded_from)."},
         {"name": "sort", "in": "query", "required": False,
          "schema": {"type": "string", "enum": list(SORTS), "default": "relevance"}},
+        {"name": "lang", "in": "query", "required": False,
+         "schema": {"type": "string", "enum": ["vi", "en"], "default": "vi"},
+         "description": "Ngôn ngữ của nhãn trong kết quả và bộ lọc."},
         {"name": "page", "in": "query", "required": False,
-         "schema": {"type": "integer", "minimum": 1, "default": 1}},
+         "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}},
         {"name": "per_page", "in": "query", "required": False,
          "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": 20}},
     ]

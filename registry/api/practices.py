@@ -8,6 +8,7 @@ end of the request.
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 
 from flask import Response, jsonify, request, url_for
 from sqlalchemy import select
@@ -180,19 +181,39 @@ def _conflict(practice: Practice, how: str) -> ApiError:
                     headers={"ETag": etag(practice)})
 
 
-def commit(practice: Practice | None = None, how: str = "body") -> None:
-    """The one commit of a write request; a concurrent writer that won turns into 409/412."""
+@contextmanager
+def writing(what: str = "Dữ liệu mô hình", how: str = "body"):
+    """The service call and the request's one commit; anything failing rolls back.
+
+    A writer that committed between our version check and our UPDATE makes the versioned
+    UPDATE match no row (StaleDataError): answered like any other stale version.
+    """
     try:
+        yield
         db.session.commit()
+    except ConcurrentEditError as exc:
+        db.session.rollback()
+        raise _stale(how, exc.actual) from None
     except StaleDataError:
         db.session.rollback()
-        raise ApiError(412 if how == "if-match" else 409,
-                       "Mô hình đã được người khác thay đổi trong lúc bạn sửa. Hãy đọc lại "
-                       "rồi gửi lại.", code=None if how == "if-match" else "version_conflict")
+        raise _stale(how) from None
+    except RecordError as exc:
+        db.session.rollback()
+        raise invalid(exc, what) from None
     except IntegrityError:
         db.session.rollback()
-        raise ApiError(409, "Dữ liệu trùng với dữ liệu đã có (ví dụ external_id hoặc kỳ báo "
-                            "cáo đã tồn tại).")
+        raise ApiError(409, "Dữ liệu trùng với dữ liệu đã có (external_id hoặc kỳ báo cáo "
+                            "đã tồn tại).") from None
+
+
+def _stale(how: str, actual: int | None = None) -> ApiError:
+    now = f" (phiên bản hiện tại: {actual})" if actual is not None else ""
+    message = (f"Mô hình đã được người khác thay đổi trong lúc bạn sửa{now}. Hãy đọc lại, "
+               "áp dụng thay đổi của bạn rồi gửi lại.")
+    if how == "if-match":
+        return ApiError(412, message)
+    return ApiError(409, message, code="version_conflict",
+                    fields={"version": "Phiên bản đã cũ; hãy đọc lại mô hình."})
 
 
 # -- endpoints ---------------------------------------------------------------------------------
@@ -205,11 +226,8 @@ def create_practice():
     record = record_from(json_body())
     check_place_rights(user, record)
     check_external_id(record)
-    try:
+    with writing():
         practice, _ = save_practice(record, user=user, source=SOURCE, status=CREATED_STATUS)
-    except RecordError as exc:
-        raise invalid(exc) from None
-    commit()
     return practice_response(practice, user, 201)
 
 
@@ -235,14 +253,9 @@ def _replace(practice_id: int, merge: bool):
     record = record_from(merged(practice, body) if merge else replaced(body))
     check_place_rights(user, record, practice)
     check_external_id(record, practice)
-    try:
+    with writing(how=how):
         practice, _ = save_practice(record, user=user, source=SOURCE, practice=practice,
                                     expected_version=version)
-    except ConcurrentEditError:
-        raise _conflict(practice, how) from None
-    except RecordError as exc:
-        raise invalid(exc) from None
-    commit(practice, how)
     return practice_response(practice, user)
 
 
@@ -283,8 +296,8 @@ def delete_practice(practice_id: int):
     how = "none"
     if request.headers.get("If-Match"):
         _, how = expected_version(practice, None)
-    archive_practice(practice, user=user, source=SOURCE)
-    commit(practice, how)
+    with writing(how=how):
+        archive_practice(practice, user=user, source=SOURCE)
     return Response(status=204)
 
 
@@ -299,11 +312,8 @@ def create_outcome(practice_id: int):
         raise ApiError(409, f"Đã có báo cáo kết quả kỳ {outcome['period']}.",
                        code="duplicate_period",
                        fields={"period": "Kỳ báo cáo này đã có; sửa mô hình để thay báo cáo."})
-    try:
+    with writing("Báo cáo kết quả"):
         add_outcome_report(practice, outcome, user=user, source=SOURCE)
-    except RecordError as exc:
-        raise invalid(exc, "Báo cáo kết quả") from None
-    commit(practice)
     response = jsonify(outcome_record(practice, outcome["period"]))
     response.status_code = 201
     response.headers["Location"] = url_for("api.get_practice", practice_id=practice.id)
