@@ -19,7 +19,7 @@ from registry.search.base import FACETS, FacetValue, SearchRequest, SearchResult
 from registry.search.changes import current_generation
 from registry.search.elastic_mapping import (
     build_search, counts_from_response, document, hit_from_source, index_mappings,
-    index_settings, visibility_filter,
+    index_settings,
 )
 from registry.text import collation_key, fold
 from registry.workflow import (
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 BATCH = 500  # practices loaded and sent per bulk request
 SYNC_ATTEMPTS = 3
 SYNC_BACKOFF = 0.5  # seconds before the second attempt, doubled after each failure
-BOOLEAN_LABELS = {"yes": ("Có", "Yes"), "no": ("Chưa", "No")}
+BOOLEAN_LABELS = {"yes": ("Có", "Yes"), "no": ("Không", "No")}  # as in facet_index
 
 
 def replication_counts(session: Session, practice_ids=None) -> dict[int, int]:
@@ -188,7 +188,6 @@ class ElasticsearchBackend:
         abbreviations = {fold(a.short): a.expansion
                          for a in db.session.scalars(select(Abbreviation))}
         body = build_search(request, abbreviations=abbreviations,
-                            visibility=visibility_filter(request.viewer),
                             commune_scope=commune_scope(request))
         kwargs = {{"from": "from_", "_source": "source"}.get(k, k): v for k, v in body.items()}
         try:
@@ -214,78 +213,89 @@ def commune_scope(request: SearchRequest) -> list[str]:
     return sorted(scope)
 
 
-def _labels(facet, codes: set[str], locale: str) -> dict[str, tuple[str, object]]:
-    """code -> (label, order key) for the values of one facet."""
+def _labels(facet, codes: set[str], locale: str) -> dict[str, str]:
+    """code -> label for the values of one facet."""
     source = facet.source
     if source == "state":
-        order = {s.code: i for i, s in enumerate(STATES)}
-        return {c: (state_label(c, locale), f"{order.get(c, 99):02d}") for c in codes}
+        return {c: state_label(c, locale) for c in codes}
     if source == "recognition":
-        order = {code: i for i, (code, _, _) in enumerate(RECOGNITION_LEVELS)}
-        return {c: (recognition_label(c, locale), f"{order.get(c, 99):02d}") for c in codes}
+        return {c: recognition_label(c, locale) for c in codes}
     if source == "boolean":
-        return {c: (BOOLEAN_LABELS.get(c, (c, c))[locale == "en"], "0" if c == "yes" else "1")
-                for c in codes}
-    if source == "year":
-        return {c: (c, f"{9999 - int(c):05d}") for c in codes}  # newest first
-    if not codes:
-        return {}
+        return {c: BOOLEAN_LABELS.get(c, (c, c))[locale == "en"] for c in codes}
+    if source == "year" or not codes:
+        return {c: c for c in codes}
     if source in ("province", "commune"):
         model = Province if source == "province" else Commune
-        rows = db.session.execute(select(model.code, model.name, model.sort_key)
-                                  .where(model.code.in_(codes)))
-        return {code: (name, key) for code, name, key in rows}
+        return dict(db.session.execute(select(model.code, model.name)
+                                       .where(model.code.in_(codes))).all())
     vocabulary = source.split(":", 1)[1]
     terms = db.session.scalars(select(Term).where(Term.vocabulary == vocabulary,
                                                   Term.code.in_(codes)))
-    return {t.code: (t.label(locale), collation_key(t.label(locale))) for t in terms}
+    return {t.code: t.label(locale) for t in terms}
+
+
+# Facets listed in their declared order; the others most frequent first, then by label.
+DECLARED_ORDER = {
+    "state": {s.code: i for i, s in enumerate(STATES)},
+    "recognition": {code: i for i, (code, _, _) in enumerate(RECOGNITION_LEVELS)},
+    "boolean": {code: i for i, code in enumerate(BOOLEAN_LABELS)},
+}
 
 
 def facet_values(counts: dict[str, dict[str, int]],
                  request: SearchRequest) -> dict[str, list[FacetValue]]:
-    """Labelled values of every facet, most frequent first; selected values always listed."""
+    """Labelled values with a count, as the SQL backend lists them; selected values always
+    listed (count 0 included)."""
     facets = {}
+    ranged = request.founded_from is not None or request.founded_to is not None
     for facet in FACETS:
         found = dict(counts.get(facet.name, {}))
         if facet.source == "year":
-            selected = {v for v in found
-                        if (request.founded_from is None or int(v) >= request.founded_from)
-                        and (request.founded_to is None or int(v) <= request.founded_to)
-                        and (request.founded_from, request.founded_to) != (None, None)}
+            selected = {v for v in found if ranged
+                        and (request.founded_from is None or int(v) >= request.founded_from)
+                        and (request.founded_to is None or int(v) <= request.founded_to)}
         else:
             selected = set(request.filters.get(facet.name) or [])
             for value in selected:
                 found.setdefault(value, 0)
+        found = {v: n for v, n in found.items() if n or v in selected}
         labels = _labels(facet, set(found), request.locale)
-        ordered = sorted(found, key=lambda v: (-found[v], labels.get(v, (v, v))[1], v))
-        facets[facet.name] = [FacetValue(value=v, label=labels.get(v, (v, v))[0],
-                                         count=found[v], selected=v in selected)
+        if facet.source == "year":
+            ordered = sorted(found, key=int, reverse=True)
+        elif facet.source in DECLARED_ORDER:
+            order = DECLARED_ORDER[facet.source]
+            ordered = sorted(found, key=lambda v: (order.get(v, len(order)), v))
+        else:
+            ordered = sorted(found, key=lambda v: (-found[v],
+                                                   collation_key(labels.get(v, v)), v))
+        facets[facet.name] = [FacetValue(v, labels.get(v, v), found[v], v in selected)
                               for v in ordered]
     return facets
 
 
 def _after_commit(session: Session) -> None:
     """Send the practices this transaction changed to the index of the current app."""
-    if not has_app_context():
-        return
-    backend = current_app.extensions.get("search")
-    if not isinstance(backend, ElasticsearchBackend):
+    if not has_app_context() or not current_app.config.get("REGISTRY_ELASTICSEARCH_URL"):
         return
     ids = session.info.pop("changed_practices", None)
-    if ids:
+    if not ids:
+        return
+    from registry.search import get_backend
+    backend = get_backend()
+    if isinstance(backend, ElasticsearchBackend):
         backend.sync(ids)
 
 
-def install_sync(session_factory) -> None:
-    """Update the index after every commit of the factory's sessions (idempotent)."""
-    if not event.contains(session_factory, "after_commit", _after_commit):
-        event.listen(session_factory, "after_commit", _after_commit)
-
-
-def init_app(app: Flask) -> ElasticsearchBackend:
-    """Make the Elasticsearch backend the app's search backend and keep its index in step."""
-    backend = ElasticsearchBackend(app)
-    app.extensions["search"] = backend
+def install_sync(app: Flask) -> None:
+    """Update the index after every commit (idempotent); registry.search.init_app calls it
+    when Elasticsearch is configured, so writes made before any search are indexed too."""
     with app.app_context():
-        install_sync(db.session.session_factory)
-    return backend
+        factory = db.session.session_factory
+        if not event.contains(factory, "after_commit", _after_commit):
+            event.listen(factory, "after_commit", _after_commit)
+
+
+def create_backend(app: Flask) -> ElasticsearchBackend:
+    """The backend registry.search.get_backend() creates when REGISTRY_ELASTICSEARCH_URL is set."""
+    install_sync(app)
+    return ElasticsearchBackend(app)

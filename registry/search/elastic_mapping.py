@@ -4,16 +4,13 @@ Pure functions, no client and no database: the backend (registry.search.elastic)
 """
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-
 from markupsafe import escape
 
 from registry.markdown import plain_text
-from registry.models.accounts import NATIONAL
-from registry.permissions import JURISDICTION_ROLES, is_admin
 from registry.search.base import FACETS, Hit, SearchRequest
-from registry.text import canonical, exact_key, fold, has_diacritics
+from registry.search.query import Atom, ParsedQuery, Term, parse_query
+from registry.search.visibility import view_scope
+from registry.text import canonical
 from registry.workflow import PUBLIC_STATES
 
 # Keyword fields holding codes, one per facet of registry.search.base.FACETS except the year,
@@ -30,7 +27,10 @@ def index_settings() -> dict:
 
     Text is stored already canonical (registry.text.canonical: NFC, new-style tone placement,
     no control characters), so the exact analyzer only lower-cases; the folded analyzer also
-    strips every mark (asciifolding covers the Vietnamese vowels) and maps đ to d.
+    strips every mark (asciifolding covers the Vietnamese vowels) and maps đ to d. Both split
+    words where registry.search.documents.TOKEN does (letters and digits), so a query parsed
+    by registry.search.query finds the same words as in the SQL backend; the standard
+    tokenizer would keep "2.000" or "e.g" as one word.
     """
     return {
         "number_of_shards": 1,
@@ -38,10 +38,12 @@ def index_settings() -> dict:
             "char_filter": {
                 "vi_d": {"type": "mapping", "mappings": ["đ => d", "Đ => D"]},
             },
+            "tokenizer": {
+                "words": {"type": "pattern", "pattern": "[^\\p{L}\\p{N}]+"},
+            },
             "analyzer": {
-                "exact": {"type": "custom", "tokenizer": "standard",
-                          "filter": ["lowercase"]},
-                "folded": {"type": "custom", "tokenizer": "standard", "char_filter": ["vi_d"],
+                "exact": {"type": "custom", "tokenizer": "words", "filter": ["lowercase"]},
+                "folded": {"type": "custom", "tokenizer": "words", "char_filter": ["vi_d"],
                            "filter": ["lowercase", "asciifolding"]},
             },
         },
@@ -109,143 +111,72 @@ def document(practice, replications: int = 0) -> dict:
 
 # --- search bodies ---------------------------------------------------------------------
 
-NAME_BOOST = 3  # a match in the name counts three times a match in the body
-EXACT_BOOST = 2  # the spelling as typed, marks included, ranks above a folded match
+IN_NAME_SCORE = 2  # every term found in the name: the first two tiers of relevance
+EXACT_SCORE = 1  # every term found spelt exactly as typed (marks included)
 BUCKETS = 10_000  # terms aggregation size: above any vocabulary, province or year list
-SNIPPET_CHARS = 160
+SNIPPET_CHARS = 200
+# Ties are broken by id, as in the SQL backend, so both page through the same order.
 SORT_ORDERS = {
-    "relevance": ["_score", {"name_sort": "asc"}, {"practice_id": "asc"}],
-    "newest": [{"created_at": "desc"}, {"practice_id": "desc"}],
+    "relevance": ["_score", {"practice_id": "asc"}],
+    "newest": [{"created_at": "desc"}, {"practice_id": "asc"}],
     "name": [{"name_sort": "asc"}, {"practice_id": "asc"}],
-    "replicated": [{"replication_count": "desc"}, {"name_sort": "asc"},
-                   {"practice_id": "asc"}],
+    "replicated": [{"replication_count": "desc"}, {"practice_id": "asc"}],
 }
-MAX_QUERY_CHARS = 500
-MAX_QUERY_PARTS = 24
-_WORD = r"[^\W_]+"  # as registry.search.documents.TOKEN
-_PART = re.compile(r'"([^"]*)"|(' + _WORD + ')')
 
 
-@dataclass(frozen=True)
-class Word:
-    text: str
-    prefix: bool = False  # the last word while typing: matches words it begins
+def _any(queries: list[dict]) -> dict:
+    return queries[0] if len(queries) == 1 else {
+        "bool": {"should": queries, "minimum_should_match": 1}}
 
 
-@dataclass(frozen=True)
-class Phrase:
-    text: str
+def atom_query(atom: Atom, name_only: bool = False) -> dict:
+    """An atom of registry.search.query: its words, in order, in the exact or folded field."""
+    suffix = "" if atom.field == "exact" else ".folded"
+    fields = [f"name{suffix}"] if name_only else [f"name{suffix}", f"body{suffix}"]
+    words = " ".join(atom.tokens)
+    if atom.prefix and len(atom.tokens) == 1:
+        # A prefix query expands to every matching word (phrase_prefix would stop at 50).
+        return _any([{"prefix": {field: {"value": atom.tokens[0]}}} for field in fields])
+    kind = ("phrase_prefix" if atom.prefix else "phrase" if len(atom.tokens) > 1
+            else "best_fields")
+    return {"multi_match": {"query": words, "fields": fields, "type": kind}}
 
 
-def parse_text(q: str | None) -> list:
-    """Words and quoted phrases of a query, in canonical spelling; operators, control
-    characters and an unbalanced quote are ignored, very long input is cut."""
-    text = canonical(q)[:MAX_QUERY_CHARS]
-    if text.count('"') % 2:
-        text = text[::-1].replace('"', " ", 1)[::-1]
-    parts: list = []
-    for match in _PART.finditer(text):
-        if match.group(1) is not None:
-            words = re.findall(_WORD, match.group(1))
-            if len(words) > 1:
-                parts.append(Phrase(" ".join(words)))
-            elif words:
-                parts.append(Word(words[0]))
-        else:
-            parts.append(Word(match.group(2)))
-    parts = parts[:MAX_QUERY_PARTS]
-    if parts and isinstance(parts[-1], Word) and re.search(_WORD + "$", text):
-        parts[-1] = Word(parts[-1].text, prefix=True)
-    return parts
+def term_query(term: Term, name_only: bool = False) -> dict:
+    return _any([atom_query(a, name_only) for a in term.alternatives])
 
 
-def _fields(exact: bool) -> list[str]:
-    suffix = "" if exact else ".folded"
-    return [f"name{suffix}^{NAME_BOOST}", f"body{suffix}"]
-
-
-def _match(text: str, exact: bool, phrase: bool = False, boost: float = 1) -> dict:
-    return {"multi_match": {"query": text, "fields": _fields(exact),
-                            "type": "phrase" if phrase else "best_fields", "boost": boost}}
-
-
-def _prefix(token: str, exact: bool, boost: float = 1) -> dict:
-    suffix = "" if exact else ".folded"
-    return {"bool": {"should": [
-        {"prefix": {f"name{suffix}": {"value": token, "boost": NAME_BOOST * boost}}},
-        {"prefix": {f"body{suffix}": {"value": token, "boost": boost}}},
-    ]}}
-
-
-def _word_clause(word: Word, abbreviations: dict[str, str]) -> dict:
-    """A word typed with marks must match them exactly; without marks it matches folded
-    text, and text spelt exactly as typed ranks higher."""
-    text = word.text
-    exact = has_diacritics(text)
-    if word.prefix:
-        if exact:
-            options = [_prefix(exact_key(text), True)]
-        else:
-            options = [_prefix(fold(text), False),
-                       _prefix(exact_key(text), True, boost=EXACT_BOOST)]
-    elif exact:
-        options = [_match(text, True)]
-    else:
-        options = [_match(text, False), _match(text, True, boost=EXACT_BOOST)]
-    expansion = abbreviations.get(fold(text))
-    if expansion:
-        options.append(_match(expansion, has_diacritics(expansion), phrase=True))
-    if len(options) == 1:
-        return options[0]
-    return {"bool": {"should": options, "minimum_should_match": 1}}
-
-
-def _phrase_clause(phrase: Phrase) -> dict:
-    if has_diacritics(phrase.text):
-        return _match(phrase.text, True, phrase=True)
-    return {"bool": {"should": [_match(phrase.text, False, phrase=True),
-                                _match(phrase.text, True, phrase=True, boost=EXACT_BOOST)],
-                     "minimum_should_match": 1}}
-
-
-def text_query(q: str, abbreviations: dict[str, str]) -> dict | None:
-    """Every word and phrase of `q` must match; None when `q` has nothing to search for.
-
-    `abbreviations` maps a folded abbreviation ("antt") to its expansion.
-    """
-    clauses = []
-    for part in parse_text(q):
-        if isinstance(part, Phrase):
-            clauses.append(_phrase_clause(part))
-        else:
-            clauses.append(_word_clause(part, abbreviations))
-    if not clauses:
+def text_query(parsed: ParsedQuery) -> dict | None:
+    """Every term must match (a filter); the score ranks as the SQL backend does: all terms
+    in the name first, then exact spellings, each tier in id order."""
+    if parsed.empty:
         return None
-    return {"bool": {"must": clauses}}
+    in_name = [term_query(t, name_only=True) for t in parsed.terms]
+    spelled = [_any([atom_query(a) for a in t.exact]) for t in parsed.terms]
+    return {"bool": {
+        "filter": [term_query(t) for t in parsed.terms],
+        "should": [
+            {"constant_score": {"filter": {"bool": {"filter": in_name}},
+                                "boost": IN_NAME_SCORE}},
+            {"constant_score": {"filter": {"bool": {"filter": spelled}},
+                                "boost": EXACT_SCORE}},
+        ],
+    }}
 
-
-# --- visibility and facets ------------------------------------------------------------
 
 def visibility_filter(user) -> dict | None:
-    """Which documents the viewer may see, as registry.permissions.can_view_practice says:
-    the public states, plus every state in the units where the viewer holds a jurisdiction
-    role; None when the viewer may see everything."""
-    if is_admin(user):
+    """The models a viewer may find (registry.search.visibility.view_scope): public states,
+    plus every state in their units; None when the viewer may see everything."""
+    scope = view_scope(user)
+    if scope is None:
         return None
-    communes, provinces = [], []
-    grants = getattr(user, "grants", ()) if getattr(user, "is_authenticated", False) else ()
-    for grant in grants:
-        if grant.role not in JURISDICTION_ROLES:
-            continue
-        if grant.unit == NATIONAL:
-            return None
-        (communes if len(grant.unit) == 5 else provinces).append(grant.unit)
+    communes, provinces = scope
     should: list[dict] = [{"terms": {"status": list(PUBLIC_STATES)}}]
     if communes:
-        should.append({"terms": {"commune": sorted(set(communes))}})
+        should.append({"terms": {"commune": sorted(communes)}})
     if provinces:
-        should.append({"terms": {"province": sorted(set(provinces))}})
-    return {"bool": {"should": should, "minimum_should_match": 1}}
+        should.append({"terms": {"province": sorted(provinces)}})
+    return _any(should)
 
 
 def selection_filters(request: SearchRequest) -> dict[str, dict]:
@@ -278,24 +209,28 @@ def facet_aggregations(request: SearchRequest, commune_scope: list[str]) -> dict
             if not commune_scope:
                 continue
             terms.update(include=sorted(commune_scope), size=len(commune_scope))
+        if facet.source == "year":
+            terms["min_doc_count"] = 0  # selected years stay listed, even at 0
         aggregations[facet.name] = {"filter": {"bool": {"filter": others}},
                                     "aggs": {"values": {"terms": terms}}}
     return aggregations
 
 
 def build_search(request: SearchRequest, *, abbreviations: dict[str, str],
-                 visibility: dict | None, commune_scope: list[str]) -> dict:
+                 commune_scope: list[str]) -> dict:
     """The search body: text and visibility in the query (so aggregations see them), every
-    selection in the post filter (so only the hits see them all)."""
-    query_filters = [visibility] if visibility else []
-    text = text_query(request.q, abbreviations)
-    query = {"bool": {"filter": query_filters}}
+    selection in the post filter (so only the hits see them all).
+
+    `abbreviations` maps folded short forms ("antt") to their expansions."""
+    parsed = parse_query(request.q, abbreviations)
+    visibility = visibility_filter(request.viewer)
+    text = text_query(parsed)
+    query = {"bool": {"filter": [visibility] if visibility else []}}
     if text:
         query["bool"]["must"] = [text]
-    selections = list(selection_filters(request).values())
     body = {
         "query": query,
-        "post_filter": {"bool": {"filter": selections}},
+        "post_filter": {"bool": {"filter": list(selection_filters(request).values())}},
         "aggs": facet_aggregations(request, commune_scope),
         "sort": SORT_ORDERS.get(request.sort, SORT_ORDERS["relevance"]),
         "from": (request.page - 1) * request.per_page,
@@ -304,12 +239,13 @@ def build_search(request: SearchRequest, *, abbreviations: dict[str, str],
         "_source": ["practice_id", "name", "summary"],
     }
     if text:
-        highlighted = {"number_of_fragments": 0}
+        whole = {"number_of_fragments": 0}
         snippet = {"fragment_size": SNIPPET_CHARS, "number_of_fragments": 1}
         body["highlight"] = {
             "pre_tags": ["<mark>"], "post_tags": ["</mark>"], "encoder": "html",
             "require_field_match": True,
-            "fields": {"name": highlighted, "name.folded": highlighted,
+            "highlight_query": _any([atom_query(a) for a in parsed.atoms()]),
+            "fields": {"name": whole, "name.folded": whole,
                        "body": snippet, "body.folded": snippet},
         }
     return body
@@ -333,7 +269,8 @@ def hit_from_source(hit: dict) -> Hit:
         name = str(escape(source.get("name", "")))
     if snippet is None:
         summary = source.get("summary", "")
-        cut = summary[:SNIPPET_CHARS].rsplit(" ", 1)[0] if len(summary) > SNIPPET_CHARS \
-            else summary
-        snippet = str(escape(cut + ("…" if cut != summary else "")))
+        cut = summary
+        if len(summary) > SNIPPET_CHARS:
+            cut = summary[:SNIPPET_CHARS].rsplit(" ", 1)[0] + " …"
+        snippet = str(escape(cut))
     return Hit(practice_id=int(source["practice_id"]), name_html=name, snippet_html=snippet)
