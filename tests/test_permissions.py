@@ -139,3 +139,108 @@ def test_permission_table_api(app, world, make_user, who):
         assert (MEMBER_PHONE in response.get_data(as_text=True)) is shown, scope
         if shown:
             assert body["core_members"][0]["name"] == MEMBER_NAME
+
+
+def practice_state(app, practice_id: int) -> tuple[str, str]:
+    with app.app_context():
+        practice = db.session.get(Practice, practice_id)
+        return practice.status, practice.summary
+
+
+def practice_total(app) -> int:
+    from sqlalchemy import func, select
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(Practice))
+
+
+def web_form(commune: str, province: str, who: str) -> dict:
+    """The editing page's model form; only administrators' forms have a province select."""
+    data = {"name": "Tổ tự quản mới", "kind": "tu-phong-tu-quan-tu-bao-ve", "summary": "",
+            "description": "", "commune_code": commune, "hamlet": "", "setting": "",
+            "forms": ["tu-quan"], "domains": [], "target_groups": [], "lead_organisation": "",
+            "founded_on": "15/08/2020", "participants": "40", "households": "12",
+            "action": "draft"}
+    if who == "admin":
+        data["province_code"] = province
+    return data
+
+
+@pytest.mark.parametrize("who", list(WHO))
+def test_permission_table_web_writes(app, world, make_user, login, who):
+    """Edit and archive pages, and registering a model in a commune, through the web."""
+    user_id = user_for(app, make_user, who)
+    client = app.test_client()
+    if user_id:
+        login(client, user_id)
+    denied = 302 if user_id is None else 403  # anonymous users are sent to sign in
+    for scope, (commune, province) in SCOPES.items():
+        practice_id = world[scope, "registered"]
+        for action, path in (("edit", f"/practices/{practice_id}/edit"),
+                             ("archive", f"/practices/{practice_id}/archive")):
+            status = client.get(path).status_code
+            assert status == (200 if expected(who, action, scope) else denied), (action, scope)
+
+        before = practice_total(app)
+        response = client.post("/practices/new", data=web_form(commune, province, who))
+        if expected(who, "create", scope):
+            assert response.status_code == 302, scope
+            assert practice_total(app) == before + 1
+        else:
+            # Officers are offered only their own commune (400: not a choice); others 403.
+            assert response.status_code in (denied, 400), scope
+            assert practice_total(app) == before
+
+        response = client.post(f"/practices/{practice_id}/archive")
+        if expected(who, "archive", scope):
+            assert response.status_code == 302
+            assert practice_state(app, practice_id)[0] == "archived"
+        else:
+            assert response.status_code == denied
+            assert practice_state(app, practice_id)[0] == "registered"
+
+
+@pytest.mark.parametrize("who", list(WHO))
+def test_permission_table_api_writes(app, world, make_user, who):
+    """PATCH, DELETE (archive) and POST (create in a commune) with the user's token."""
+    from registry.accounts.tokens import create_token
+    user_id = user_for(app, make_user, who)
+    headers = {}
+    if user_id:
+        with app.app_context():
+            _, plain = create_token(db.session.get(User, user_id), "thử")
+            db.session.commit()
+        headers = {"Authorization": f"Bearer {plain}"}
+    denied = 401 if user_id is None else 403
+    client = app.test_client()
+    for scope, (commune, _province) in SCOPES.items():
+        practice_id = world[scope, "registered"]
+        url = f"/api/v1/practices/{practice_id}"
+        etag = client.get(url).headers["ETag"]
+        patched = client.patch(url, json={"summary": "Sửa qua API."},
+                               headers={**headers, "If-Match": etag})
+        if expected(who, "edit", scope):
+            assert patched.status_code == 200, patched.get_data(as_text=True)
+            assert practice_state(app, practice_id)[1] == "Sửa qua API."
+        else:
+            assert patched.status_code == denied, scope
+            assert practice_state(app, practice_id)[1] == ""
+            assert patched.get_json()["error"]["code"] in ("forbidden", "unauthorized")
+
+        before = practice_total(app)
+        created = client.post("/api/v1/practices", headers=headers, json={
+            "name": "Mô hình qua API", "kind": "tu-phong-tu-quan-tu-bao-ve",
+            "commune_code": commune, "forms": ["tu-quan"], "founded_on": "2020-01-01"})
+        if expected(who, "create", scope):
+            assert created.status_code == 201, created.get_data(as_text=True)
+            assert practice_total(app) == before + 1
+        else:
+            assert created.status_code == denied, scope
+            assert practice_total(app) == before
+
+        archived = client.delete(url, headers=headers)
+        if expected(who, "archive", scope):
+            assert archived.status_code == 204
+            assert practice_state(app, practice_id)[0] == "archived"
+        else:
+            assert archived.status_code == denied, scope
+            assert practice_state(app, practice_id)[0] == "registered"
