@@ -18,8 +18,13 @@
 
   function formUrl() {
     var params = new URLSearchParams();
+    var defaults = {};
+    Array.prototype.forEach.call(form.querySelectorAll("[data-default]"), function (field) {
+      defaults[field.name] = field.getAttribute("data-default");
+    });
     new FormData(form).forEach(function (value, key) {
-      if (String(value).trim() !== "") params.append(key, value);
+      // Empty fields and defaults stay out of the URL: one URL per state.
+      if (String(value).trim() !== "" && defaults[key] !== value) params.append(key, value);
     });
     var s = params.toString();
     return action.pathname + (s ? "?" + s : "");

@@ -29,7 +29,7 @@ TEXT = {
         "search": "Tìm kiếm", "filters": "Bộ lọc", "apply": "Áp dụng",
         "more": "Xem thêm", "less": "Thu gọn", "year": "Năm thành lập",
         "from": "Từ năm", "to": "Đến năm", "sort": "Sắp xếp",
-        "clear": "Xóa bộ lọc", "clear_all": "Xóa tất cả bộ lọc", "none": "Không có giá trị nào.",
+        "remove": "Xóa bộ lọc", "clear_all": "Xóa tất cả bộ lọc", 
         "count": "{n} mô hình", "no_results": "Không tìm thấy mô hình nào phù hợp.",
         "bad_args": "Không thể tìm kiếm với các tham số này",
         "status": "Trạng thái", "selected": "Đang lọc",
@@ -42,7 +42,7 @@ TEXT = {
         "search": "Search", "filters": "Filters", "apply": "Apply",
         "more": "Show more", "less": "Show fewer", "year": "Year founded",
         "from": "From", "to": "To", "sort": "Sort by",
-        "clear": "Remove filter", "clear_all": "Remove all filters", "none": "No values.",
+        "remove": "Remove filter", "clear_all": "Remove all filters", 
         "count": "{n} models", "no_results": "No model matches.",
         "bad_args": "The search could not run with these parameters",
         "status": "Status", "selected": "Filtering by",
@@ -143,6 +143,8 @@ def build_panels(page: SearchPage, filters: dict) -> list[FacetPanel]:
         expanded = facet.name in page.more
         shown = values if expanded else [
             v for i, v in enumerate(values) if i < facet.top or v.selected]
+        if not values:
+            continue  # nothing to offer and nothing selected
         panel = FacetPanel(facet.name, facet.label(page.locale), shown, expanded=expanded,
                            hidden=len(values) - len(shown))
         if panel.hidden:
@@ -185,9 +187,14 @@ def load_cards(result: SearchResult) -> list:
 
 
 def search_args() -> tuple[MultiDict, list[str]]:
-    """The request's search parameters (empty values dropped) and the expanded facets."""
+    """The request's search parameters and the expanded facets.
+
+    Empty values and the default order are dropped, so that links built from the state
+    (removal, paging, "more") are the one canonical URL of that state.
+    """
     args = MultiDict([(k, v) for k, v in request.args.items(multi=True)
-                      if v.strip() != "" and k not in PAGE_PARAMS])
+                      if v.strip() != "" and k not in PAGE_PARAMS
+                      and not (k == "sort" and v == SORTS[0])])
     more = [m for m in dict.fromkeys(request.args.getlist("more")) if m in FACET_BY_NAME]
     return args, more
 
