@@ -8,5 +8,6 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 def init_app(app: Flask) -> None:
     from registry.extensions import csrf
+    from registry.api import errors, openapi, practices, search  # noqa: F401  (routes, handlers)
     csrf.exempt(bp)
     app.register_blueprint(bp)

@@ -26,7 +26,10 @@ def _touched_practice_ids(session: Session) -> set[int]:
 
 
 def record_changes(session: Session, practice_ids) -> int | None:
-    """Log the given practice ids as changed in one new generation; returns it."""
+    """Log the given practice ids as changed in one new generation; returns it.
+
+    Also rewrites their rows of practice_text (registry.search.documents).
+    """
     practice_ids = sorted(set(practice_ids))
     if not practice_ids:
         return None
@@ -37,6 +40,9 @@ def record_changes(session: Session, practice_ids) -> int | None:
                               .where(SearchCounter.id == 1)).scalar_one()
     conn.execute(insert(SearchChange), [{"generation": generation, "practice_id": pid}
                                         for pid in practice_ids])
+    # The SQL backend's words change in the same transaction: never behind a committed write.
+    from registry.search.documents import refresh_text
+    refresh_text(conn, practice_ids)
     pending = session.info.setdefault("changed_practices", set())
     pending.update(practice_ids)
     return generation
