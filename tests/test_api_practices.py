@@ -81,13 +81,14 @@ def assert_error(response, status: int, code: str | None = None) -> dict:
 
 def test_create_read_update_outcome_archive(client, token_for):
     token = token_for()
-    created = post(client, token, VALID)
+    created = post(client, token, dict(VALID, status="approved", recognition_level="national"))
     assert created.status_code == 201, created.get_data(as_text=True)
     body = created.get_json()
     practice_id = body["id"]
     assert created.headers["Location"].endswith(f"/api/v1/practices/{practice_id}")
     assert created.headers["ETag"] == f'"{body["version"]}"'
-    assert body["status"] == "submitted"
+    assert body["status"] == "submitted"  # the workflow's keys are not the client's to set
+    assert body["recognition_level"] == "none"
     assert body["setting"] == "do-thi" and body["forms"] == ["tu-quan", "tu-bao-ve"]
     assert body["core_members"][0]["phone"] == PHONE  # the officer's own commune
 
@@ -235,6 +236,7 @@ def test_every_error_is_reported_at_once(client, token_for):
     ('{"name": "thiếu ngoặc"'.encode(), "application/json", 400, "invalid_json"),
     (b"[1, 2]", "application/json", 400, "invalid_json"),
     (b"\xff\xfe{}", "application/json", 400, "invalid_json"),
+    (b"[" * 100_000 + b"]" * 100_000, "application/json", 400, "invalid_json"),
     (b'{"name": "x"}', "text/plain", 415, "unsupported_media_type"),
     (b"name=x", "application/x-www-form-urlencoded", 415, "unsupported_media_type"),
 ])

@@ -73,6 +73,8 @@ def json_body() -> dict:
     except json.JSONDecodeError as exc:
         raise ApiError(400, f"JSON không hợp lệ ở dòng {exc.lineno}, cột {exc.colno}: "
                             f"{exc.msg}.", code="invalid_json") from None
+    except RecursionError:
+        raise ApiError(400, "JSON lồng nhau quá sâu.", code="invalid_json") from None
     if not isinstance(body, dict):
         raise ApiError(400, "Nội dung phải là một đối tượng JSON ({...}).", code="invalid_json")
     return body
