@@ -87,7 +87,7 @@ def test_mapping_has_a_code_field_per_facet_and_two_analyses_per_text():
         assert properties[name]["analyzer"] == "exact"
         assert properties[name]["fields"]["folded"]["analyzer"] == "folded"
     assert properties["name_sort"]["type"] == "keyword"
-    assert properties["created_at"]["type"] == "date"
+    assert properties["created_at"]["type"] == "date_nanos"
     assert properties["replication_count"]["type"] == "integer"
     assert index_mappings()["dynamic"] == "strict"  # no field slips in unannounced
 
@@ -272,6 +272,14 @@ def test_selected_values_stay_listed_with_zero(app_ctx):
         ("approved", 0, True)]
 
 
+def test_selected_years_stay_listed_when_some_model_has_them(app_ctx):
+    counts = {"founded_year": {"2021": 2, "2015": 1},
+              "all_years": {"2015": 1, "2019": 1, "2021": 3, "2030": 1}}
+    years = elastic.facet_values(counts, SearchRequest(founded_from=2019, founded_to=2025))
+    assert [(v.value, v.count, v.selected) for v in years["founded_year"]] == [
+        ("2021", 2, True), ("2019", 0, True), ("2015", 1, False)]
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def unreachable_app(request, tmp_path_factory):
     from conftest import ENGINES, build_app
@@ -413,12 +421,11 @@ class TestLiveServer:
                             core_members=[{"name": "Trần Thị Bímật", "phone": "0987654321"}])
         with app.app_context():
             backend = get_backend()
-            # Drift: a change written without the listener seeing it.
-            db.session.info["changed_practices"] = set()
+            # Drift: a change neither the listener nor the change log saw.
+            db.session.info["suspend_change_log"] = True
             db.session.get(Practice, pid).name = "Tổ công nhân an toàn"
-            db.session.flush()
-            db.session.info.pop("changed_practices")
             db.session.commit()
+            db.session.info["suspend_change_log"] = False
         assert self.ids(app, q="an toan ") == []
         with app.app_context():
             assert backend.reindex_all() == 1
@@ -427,6 +434,21 @@ class TestLiveServer:
         assert "Bímật" not in json.dumps(source, ensure_ascii=False)
         assert "0987654321" not in json.dumps(source)
         assert self.ids(app, q="bimat ") == []
+
+    def test_a_write_another_process_logged_shows_in_the_next_answer(self, app,
+                                                                       make_practice):
+        from sqlalchemy import update
+
+        from registry.models.practices import Practice
+        from registry.search.changes import record_changes
+        pid = make_practice(name="Tổ an ninh Hoa Sen")
+        assert self.ids(app, q="hoa sen ") == [pid]
+        with app.app_context():  # only the database and the change log, no listener here
+            db.session.execute(update(Practice).values(name="Tổ an ninh Bình Minh"))
+            record_changes(db.session, [pid])
+            db.session.info.pop("changed_practices")
+            db.session.commit()
+        assert self.ids(app, q="binh minh ") == [pid]
 
     def test_unknown_viewer_sees_public_only_officer_sees_own_drafts(self, app, make_practice):
         public = make_practice(name="Tổ an ninh A")

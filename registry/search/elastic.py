@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from datetime import datetime, timezone
 
@@ -18,7 +19,7 @@ from registry.models.vocab import Abbreviation, Term
 from registry.search.base import FACETS, FacetValue, SearchRequest, SearchResult
 from registry.search.changes import current_generation
 from registry.search.elastic_mapping import (
-    build_search, counts_from_response, document, hit_from_source, index_mappings,
+    ALL_YEARS, build_search, counts_from_response, document, hit_from_source, index_mappings,
     index_settings,
 )
 from registry.text import collation_key, fold
@@ -29,6 +30,7 @@ from registry.workflow import (
 log = logging.getLogger(__name__)
 
 BATCH = 500  # practices loaded and sent per bulk request
+CATCH_UP_LIMIT = 5_000  # changes replayed before a search; beyond, the writers' sync counts
 SYNC_ATTEMPTS = 3
 SYNC_BACKOFF = 0.5  # seconds before the second attempt, doubled after each failure
 BOOLEAN_LABELS = {"yes": ("Có", "Yes"), "no": ("Không", "No")}  # as in facet_index
@@ -60,10 +62,12 @@ class ElasticsearchBackend:
     """Search through an Elasticsearch 9 index named by an alias (REGISTRY_ELASTICSEARCH_INDEX)
     so that `reindex_all` can build a fresh index and swap it in without a gap."""
 
-    def __init__(self, app: Flask):
-        self.url = app.config["REGISTRY_ELASTICSEARCH_URL"]
-        self.alias = app.config["REGISTRY_ELASTICSEARCH_INDEX"]
+    def __init__(self, app: Flask, url: str | None = None, index: str | None = None):
+        self.url = url or app.config["REGISTRY_ELASTICSEARCH_URL"]
+        self.alias = index or app.config["REGISTRY_ELASTICSEARCH_INDEX"]
         self._client: Elasticsearch | None = None
+        self.lock = threading.Lock()
+        self.generation: int | None = None  # the change log entry this process has applied
 
     @property
     def client(self) -> Elasticsearch:
@@ -119,10 +123,14 @@ class ElasticsearchBackend:
         """Bring these practices up to date, and the models they were (or are now) replicated
         from, whose replication counts follow; practices gone from the database are removed.
         Raises on failure (the caller retries or reports)."""
-        ids = {int(i) for i in practice_ids}
+        ids = sorted({int(i) for i in practice_ids})
         if not ids:
             return
         self.ensure_index()
+        for start in range(0, len(ids), BATCH):
+            self._index_batch(set(ids[start:start + BATCH]))
+
+    def _index_batch(self, ids: set[int]) -> None:
         # A session of its own: this runs after the request's session has committed.
         with Session(db.engine) as session:
             practices = load_practices(session, ids)
@@ -136,6 +144,33 @@ class ElasticsearchBackend:
         actions += [{"_op_type": "delete", "_index": self.alias, "_id": str(i)}
                     for i in sorted((ids | parents) - found)]
         helpers.bulk(self.client, actions, ignore_status=(404,), refresh=True)
+
+    def catch_up(self) -> None:
+        """Apply the change log entries this process has not applied yet: writes made by
+        other processes, by commands that bypassed the listener, or whose update failed.
+        Beyond CATCH_UP_LIMIT changes it only logs: `registry reindex` is the cheaper way."""
+        generation = current_generation(db.session)
+        with self.lock:
+            if self.generation is None or generation < self.generation:
+                self.generation = generation  # first answer (or a new database): trust it
+                return
+            if generation == self.generation:
+                return
+            changed = set(db.session.scalars(
+                select(SearchChange.practice_id).distinct()
+                .where(SearchChange.generation > self.generation,
+                       SearchChange.generation <= generation)))
+            if len(changed) > CATCH_UP_LIMIT:
+                log.warning("%d practices changed since this process last searched; "
+                            "not replayed (run `registry reindex` if the index is behind)",
+                            len(changed))
+            else:
+                try:
+                    self.index(changed)
+                except Exception as exc:  # noqa: BLE001 (searching must go on; retried next time)
+                    log.error("Elasticsearch catch-up failed: %s", exc)
+                    return
+            self.generation = generation
 
     def sync(self, practice_ids) -> bool:
         """index() after a commit: retried with backoff; a failure is logged, never raised,
@@ -177,14 +212,18 @@ class ElasticsearchBackend:
                                                              chunk_size=BATCH))
         self.client.indices.refresh(index=new_index)
         self._swap_alias(new_index)
+        now = current_generation(db.session)
         missed = set(db.session.scalars(select(SearchChange.practice_id)
-                                        .where(SearchChange.generation > generation)))
+                                        .where(SearchChange.generation > generation,
+                                               SearchChange.generation <= now)))
         self.index(missed)
+        self.generation = now
         return indexed
 
     # --- reading ------------------------------------------------------------------------
 
     def search(self, request: SearchRequest) -> SearchResult:
+        self.catch_up()
         abbreviations = {fold(a.short): a.expansion
                          for a in db.session.scalars(select(Abbreviation))}
         body = build_search(request, abbreviations=abbreviations,
@@ -251,9 +290,12 @@ def facet_values(counts: dict[str, dict[str, int]],
     for facet in FACETS:
         found = dict(counts.get(facet.name, {}))
         if facet.source == "year":
-            selected = {v for v in found if ranged
+            known = set(found) | set(counts.get(ALL_YEARS, {}))
+            selected = {v for v in known if ranged
                         and (request.founded_from is None or int(v) >= request.founded_from)
                         and (request.founded_to is None or int(v) <= request.founded_to)}
+            for value in selected:
+                found.setdefault(value, 0)
         else:
             selected = set(request.filters.get(facet.name) or [])
             for value in selected:

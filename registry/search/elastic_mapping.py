@@ -58,7 +58,7 @@ def index_mappings() -> dict:
         "name_sort": {"type": "keyword"},
         "replicated_from": {"type": "integer"},
         "replication_count": {"type": "integer"},
-        "created_at": {"type": "date"},
+        "created_at": {"type": "date_nanos"},  # microseconds, as the database keeps them
         YEAR_FIELD: {"type": "integer"},
     }
     for name in TEXT_FIELDS:
@@ -114,6 +114,7 @@ def document(practice, replications: int = 0) -> dict:
 IN_NAME_SCORE = 2  # every term found in the name: the first two tiers of relevance
 EXACT_SCORE = 1  # every term found spelt exactly as typed (marks included)
 BUCKETS = 10_000  # terms aggregation size: above any vocabulary, province or year list
+ALL_YEARS = "all_years"
 SNIPPET_CHARS = 200
 # Ties are broken by id, as in the SQL backend, so both page through the same order.
 SORT_ORDERS = {
@@ -209,10 +210,12 @@ def facet_aggregations(request: SearchRequest, commune_scope: list[str]) -> dict
             if not commune_scope:
                 continue
             terms.update(include=sorted(commune_scope), size=len(commune_scope))
-        if facet.source == "year":
-            terms["min_doc_count"] = 0  # selected years stay listed, even at 0
         aggregations[facet.name] = {"filter": {"bool": {"filter": others}},
                                     "aggs": {"values": {"terms": terms}}}
+    # The years of every model, whatever the query: a selected year stays listed at 0 if any
+    # model has it (as the SQL backend lists them).
+    aggregations[ALL_YEARS] = {"global": {}, "aggs": {"values": {"terms": {
+        "field": YEAR_FIELD, "size": BUCKETS}}}}
     return aggregations
 
 
@@ -260,11 +263,17 @@ def counts_from_response(response: dict) -> dict[str, dict[str, int]]:
     return counts
 
 
+def _most_marked(*fragment_lists) -> str | None:
+    """Of the exact and the folded highlight of a field, the one with more marks."""
+    fragments = [f[0] for f in fragment_lists if f]
+    return max(fragments, key=lambda f: f.count("<mark>")) if fragments else None
+
+
 def hit_from_source(hit: dict) -> Hit:
     """A Hit with <mark> fragments from the highlighter (already HTML-escaped by it)."""
     source, marks = hit["_source"], hit.get("highlight", {})
-    name = (marks.get("name") or marks.get("name.folded") or [None])[0]
-    snippet = (marks.get("body") or marks.get("body.folded") or [None])[0]
+    name = _most_marked(marks.get("name"), marks.get("name.folded"))
+    snippet = _most_marked(marks.get("body"), marks.get("body.folded"))
     if name is None:
         name = str(escape(source.get("name", "")))
     if snippet is None:
