@@ -1,0 +1,62 @@
+"""Exporting every model to JSONL, CSV or XLSX, streamed in batches."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from registry.extensions import db
+from registry.interchange.csv_format import write_csv
+from registry.interchange.jsonl_format import write_jsonl
+from registry.interchange.records import practice_to_record
+from registry.interchange.xlsx_format import write_xlsx
+from registry.models.practices import CoreMember, Practice
+from registry.models.vocab import VOCABULARIES, Term
+from registry.vocabularies import VOCABULARY_LABELS, terms_of
+
+FORMATS = ("jsonl", "csv", "xlsx")
+BATCH_SIZE = 500
+
+
+def iter_records(*, include_personal: bool) -> Iterator[dict]:
+    """Every model's record in id order; memory stays flat (yield_per batches)."""
+    # Terms are referenced by every model: keep them loaded so lookups hit the identity map.
+    terms = list(db.session.scalars(select(Term)))
+    query = (select(Practice).order_by(Practice.id)
+             .options(selectinload(Practice.forms), selectinload(Practice.domains),
+                      selectinload(Practice.target_groups), selectinload(Practice.outcomes),
+                      selectinload(Practice.replicated_from))
+             .execution_options(yield_per=BATCH_SIZE))
+    if include_personal:
+        query = query.options(selectinload(Practice.core_members).selectinload(CoreMember.role))
+    for practice in db.session.scalars(query):
+        yield practice_to_record(practice, include_personal=include_personal)
+    del terms
+
+
+def vocabulary_rows() -> Iterator[tuple]:
+    """(vocabulary, code, Vietnamese label) of every live term: the allowed values."""
+    for vocabulary in VOCABULARIES:
+        if vocabulary == "indicator":
+            continue
+        for term in terms_of(vocabulary):
+            yield (VOCABULARY_LABELS[vocabulary], term.code, term.label_vi)
+
+
+def export_file(path, fmt: str, *, include_personal: bool = True) -> int:
+    """Write every model to `path`; returns how many."""
+    records = iter_records(include_personal=include_personal)
+    if fmt == "jsonl":
+        return write_jsonl(path, records)
+    if fmt == "csv":
+        return write_csv(path, records, include_personal=include_personal)
+    if fmt == "xlsx":
+        return write_xlsx(path, records, include_personal=include_personal,
+                          vocabulary_rows=list(vocabulary_rows()))
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+def write_template(path) -> None:
+    """A blank XLSX to fill in: the three sheets with their headers and the allowed values."""
+    write_xlsx(path, [], vocabulary_rows=list(vocabulary_rows()))

@@ -1,0 +1,434 @@
+"""The one interchange record (a JSONL line): validation of input and the inverse of a Practice."""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from functools import lru_cache
+from typing import NamedTuple
+
+from flask import current_app
+from sqlalchemy import select
+
+from registry.extensions import db
+from registry.models.places import Commune
+from registry.models.practices import INDICATORS
+from registry.text import canonical, clean_line
+from registry.units import normalise_code, resolve_address
+from registry.workflow import RECOGNITION_LABELS, STATE_BY_CODE
+
+# Keys of a record, in the order exports write them.
+RECORD_KEYS = (
+    "external_id", "name", "kind", "summary", "description", "commune_code", "province_code",
+    "address", "hamlet", "setting", "forms", "domains", "target_groups", "lead_organisation",
+    "founded_on", "participants", "households", "core_members", "outcomes", "replicated_from",
+    "status", "recognition_level", "recognised_on",
+)
+# Workflow keys: exported so a backup loses nothing; taken from input only when allowed
+# (the administrators' CLI import), otherwise accepted and ignored (the workflow owns them).
+WORKFLOW_KEYS = ("status", "recognition_level", "recognised_on")
+# Keys the JSON API adds to a record; accepted and ignored so a fetched record can be sent back.
+IGNORED_KEYS = ("id", "version")
+MEMBER_KEYS = ("name", "role", "phone")
+OUTCOME_KEYS = ("period",) + INDICATORS + ("narrative",)
+SINGLE_VOCABULARIES = {"kind": "kind", "setting": "setting",
+                       "lead_organisation": "lead_organisation"}
+LIST_VOCABULARIES = {"forms": "form", "domains": "domain", "target_groups": "target_group"}
+
+# Maximum lengths of text fields (characters), matching the columns.
+MAX_LENGTH = {
+    "external_id": 100, "name": 300, "summary": 2000, "description": 50000, "address": 500,
+    "hamlet": 300, "member.name": 200, "member.phone": 30, "narrative": 10000,
+}
+MAX_INTEGER = 2_000_000_000
+FIELD_LABELS = {
+    "external_id": "mã tham chiếu", "name": "tên mô hình", "kind": "loại mô hình",
+    "summary": "tóm tắt", "description": "mô tả", "commune_code": "mã xã/phường",
+    "province_code": "mã tỉnh/thành phố", "address": "địa chỉ", "hamlet": "thôn/xóm/tổ dân phố",
+    "setting": "loại địa bàn", "forms": "hình thức", "domains": "lĩnh vực",
+    "target_groups": "đối tượng tham gia", "lead_organisation": "cơ quan chủ trì",
+    "founded_on": "ngày thành lập", "participants": "số người tham gia",
+    "households": "số hộ tham gia", "core_members": "lực lượng nòng cốt",
+    "outcomes": "kết quả", "replicated_from": "nhân rộng từ mô hình",
+    "status": "trạng thái", "recognition_level": "cấp công nhận",
+    "recognised_on": "ngày công nhận",
+}
+_PERIOD = re.compile(r"^(\d{4})(?:-H([12]))?$")
+_PHONE = re.compile(r"^[0-9+().\s-]*$")
+
+
+class FieldError(NamedTuple):
+    field: str
+    message: str  # Vietnamese
+
+
+class RecordError(Exception):
+    """A record that cannot be saved; `errors` lists every field at fault."""
+
+    def __init__(self, errors: list[FieldError]):
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
+        self.errors = list(errors)
+
+
+class _Checker:
+    """Collects field errors while converting values."""
+
+    def __init__(self) -> None:
+        self.errors: list[FieldError] = []
+
+    def fail(self, field: str, message: str) -> None:
+        self.errors.append(FieldError(field, message))
+
+    def text(self, field: str, value, limit_key: str | None = None, *, line: bool = True,
+             required: bool = False) -> str:
+        if value is None:
+            value = ""
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(int(value)) if float(value).is_integer() else str(value)
+        if not isinstance(value, str):
+            self.fail(field, "phải là chuỗi ký tự")
+            return ""
+        text = clean_line(value) if line else canonical(value).replace("\r\n", "\n").strip()
+        limit = MAX_LENGTH.get(limit_key or field)
+        if limit and len(text) > limit:
+            self.fail(field, f"quá dài ({len(text)} ký tự, tối đa {limit})")
+        if required and not text:
+            self.fail(field, "không được để trống")
+        return text
+
+    def integer(self, field: str, value) -> int | None:
+        if value is None or value == "":
+            return None
+        if isinstance(value, bool):
+            self.fail(field, "phải là số nguyên không âm")
+            return None
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value.strip())
+        if not isinstance(value, int) or value < 0:
+            self.fail(field, f"“{value}” không phải số nguyên không âm")
+            return None
+        if value > MAX_INTEGER:
+            self.fail(field, "số quá lớn")
+            return None
+        return value
+
+    def day(self, field: str, value) -> str | None:
+        if value is None or value == "":
+            return None
+        if isinstance(value, datetime):
+            value = value.date()
+        if isinstance(value, date):
+            parsed = value
+        else:
+            parsed = _parse_date(str(value).strip())
+            if parsed is None:
+                self.fail(field, f"ngày “{value}” không hợp lệ (dùng YYYY-MM-DD hoặc dd/mm/yyyy)")
+                return None
+        if parsed > date.today():
+            self.fail(field, "ngày ở tương lai")
+            return None
+        if parsed.year < 1900:
+            self.fail(field, "năm không hợp lệ")
+            return None
+        return parsed.isoformat()
+
+
+def _parse_date(text: str) -> date | None:
+    for pattern in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"):
+        try:
+            return datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _values(value) -> list:
+    """A multi-valued field given as a list, or as text separated by ";"."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        return [v for v in (p.strip() for p in value.split(";")) if v]
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]
+
+
+def commune_provinces() -> dict[str, str]:
+    """Commune code -> province code, read once per application (reference data)."""
+    cache = current_app.extensions.get("interchange.communes")
+    if not cache:
+        cache = dict(db.session.execute(select(Commune.code, Commune.province_code)).all())
+        current_app.extensions["interchange.communes"] = cache
+    return cache
+
+
+@lru_cache(maxsize=4096)
+def _resolve_cached(address: str):
+    return resolve_address(address)
+
+
+def _place(raw: dict, check: _Checker, record: dict) -> None:
+    communes = commune_provinces()
+    address = check.text("address", raw.get("address"))
+    code_given = raw.get("commune_code") not in (None, "")
+    if code_given:
+        code = normalise_code(raw.get("commune_code"), 5)
+        if code is None or code not in communes:
+            check.fail("commune_code", f"không có xã/phường mã “{raw.get('commune_code')}”"
+                                       " trong danh mục hiện nay")
+            return
+    elif address:
+        resolution = _resolve_cached(address)
+        if resolution.commune_code is None:
+            hint = ""
+            if resolution.candidates:
+                hint = " (có thể là: " + ", ".join(resolution.candidates[:8]) + ")"
+            check.fail("address", f"không xác định được xã/phường từ “{address}”: "
+                                  f"{resolution.problem}{hint}")
+            return
+        code = resolution.commune_code
+    else:
+        check.fail("commune_code", "cần mã xã/phường (commune_code) hoặc địa chỉ (address)")
+        return
+    province = communes[code]
+    given = raw.get("province_code")
+    if given not in (None, ""):
+        if normalise_code(given, 2) != province:
+            check.fail("province_code", f"mã tỉnh “{given}” không khớp với xã/phường {code}"
+                                        f" (thuộc tỉnh {province})")
+            return
+    record["commune_code"] = code
+    record["province_code"] = province
+    if "address" in raw:
+        record["address"] = address
+
+
+def _term_code(vocab, vocabulary: str, field: str, value, check: _Checker, *,
+               allow_new: bool = False, pending: list | None = None):
+    """The code of a vocabulary value, or an error; open kinds may be queued for adding."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        check.fail(field, "giá trị trống hoặc không hợp lệ")
+        return None
+    term = vocab.resolve(vocabulary, value)
+    if term is not None:
+        return term
+    if allow_new and pending is not None:
+        label = clean_line(value)
+        if len(label) > 300:
+            check.fail(field, "quá dài (tối đa 300 ký tự)")
+            return None
+        pending.append(label)
+        return None
+    check.fail(field, f"“{value}” không có trong danh mục {FIELD_LABELS.get(field, field)}")
+    return None
+
+
+def _members(raw_members, vocab, check: _Checker) -> list[dict]:
+    if not isinstance(raw_members, list):
+        check.fail("core_members", "phải là danh sách {name, role, phone}")
+        return []
+    out = []
+    for i, member in enumerate(raw_members, 1):
+        where = f"core_members[{i}]"
+        if not isinstance(member, dict):
+            check.fail(where, "phải là một đối tượng {name, role, phone}")
+            continue
+        for key in member:
+            if key not in MEMBER_KEYS:
+                check.fail(f"{where}.{key}", "trường không được hỗ trợ")
+        name = check.text(f"{where}.name", member.get("name"), "member.name", required=True)
+        role = None
+        if member.get("role") not in (None, ""):
+            term = _term_code(vocab, "member_role", f"{where}.role", member["role"], check)
+            role = term.code if term is not None else None
+        phone = check.text(f"{where}.phone", member.get("phone"), "member.phone")
+        if phone and not _PHONE.match(phone):
+            check.fail(f"{where}.phone", "số điện thoại chỉ gồm chữ số, dấu cách, + - . ( )")
+        out.append({"name": name, "role": role, "phone": phone})
+    return out
+
+
+def validate_outcome(raw, check: _Checker | None = None, where: str = "outcome") -> dict:
+    """One results report, clean; raises RecordError when used on its own."""
+    own = check is None
+    check = check or _Checker()
+    out: dict = {}
+    if not isinstance(raw, dict):
+        check.fail(where, "phải là một đối tượng kết quả")
+    else:
+        for key in raw:
+            if key not in OUTCOME_KEYS:
+                check.fail(f"{where}.{key}", "trường không được hỗ trợ")
+        period = str(raw.get("period") or "").strip().upper().replace("-h", "-H")
+        match = _PERIOD.match(period)
+        if not match or not 1990 <= int(match.group(1)) <= 2100:
+            check.fail(f"{where}.period", f"kỳ báo cáo “{raw.get('period')}” không hợp lệ"
+                                          " (ví dụ 2024-H1, 2024-H2 hoặc 2024)")
+        out["period"] = period
+        for key in INDICATORS:
+            out[key] = check.integer(f"{where}.{key}", raw.get(key))
+        out["narrative"] = check.text(f"{where}.narrative", raw.get("narrative"), "narrative",
+                                      line=False)
+    if own and check.errors:
+        raise RecordError(check.errors)
+    return out
+
+
+def _outcomes(raw_outcomes, check: _Checker) -> list[dict]:
+    if not isinstance(raw_outcomes, list):
+        check.fail("outcomes", "phải là danh sách kết quả theo kỳ")
+        return []
+    out = [validate_outcome(o, check, f"outcomes[{i}]") for i, o in enumerate(raw_outcomes, 1)]
+    seen = set()
+    for i, outcome in enumerate(out, 1):
+        if outcome.get("period") in seen:
+            check.fail(f"outcomes[{i}].period", f"kỳ {outcome['period']} bị trùng")
+        seen.add(outcome.get("period"))
+    return sorted(out, key=lambda o: o.get("period", ""))
+
+
+def validate_record(raw: dict, vocab, *, allow_new_kinds: bool = True,
+                    allow_workflow: bool = False) -> dict:
+    """A clean record from raw input, or RecordError listing every field at fault.
+
+    Only keys present in `raw` appear in the result (name, kind and place are required), so
+    an update leaves out what the input left out. Vocabulary values become codes; an unknown
+    kind is added for review when `allow_new_kinds`, after every other check passed.
+    """
+    check = _Checker()
+    if not isinstance(raw, dict):
+        raise RecordError([FieldError("", "mỗi dòng phải là một đối tượng JSON")])
+    for key in raw:
+        if key not in RECORD_KEYS and key not in IGNORED_KEYS:
+            check.fail(key, "trường không được hỗ trợ")
+    record: dict = {}
+    if "external_id" in raw:
+        record["external_id"] = check.text("external_id", raw["external_id"]) or None
+    record["name"] = check.text("name", raw.get("name"), required=True)
+    for key in ("summary", "description"):
+        if key in raw:
+            record[key] = check.text(key, raw[key], line=(key == "summary"))
+    if "hamlet" in raw:
+        record["hamlet"] = check.text("hamlet", raw["hamlet"])
+    _place(raw, check, record)
+    new_kinds: list[str] = []
+    if raw.get("kind") in (None, ""):
+        check.fail("kind", "không được để trống")
+    else:
+        term = _term_code(vocab, "kind", "kind", raw["kind"], check,
+                          allow_new=allow_new_kinds, pending=new_kinds)
+        record["kind"] = term.code if term is not None else None
+    for field in ("setting", "lead_organisation"):
+        if field in raw:
+            record[field] = None
+            if raw[field] not in (None, ""):
+                term = _term_code(vocab, field, field, raw[field], check)
+                record[field] = term.code if term is not None else None
+    for field, vocabulary in LIST_VOCABULARIES.items():
+        if field in raw:
+            terms = [_term_code(vocab, vocabulary, field, v, check) for v in _values(raw[field])]
+            unique = {t.code: t for t in terms if t is not None}
+            record[field] = [t.code for t in sorted(unique.values(),
+                                                    key=lambda t: (t.position, t.code))]
+    if "founded_on" in raw:
+        record["founded_on"] = check.day("founded_on", raw["founded_on"])
+    for field in ("participants", "households"):
+        if field in raw:
+            record[field] = check.integer(field, raw[field])
+    if "core_members" in raw:
+        record["core_members"] = _members(raw["core_members"] or [], vocab, check)
+    if "outcomes" in raw:
+        record["outcomes"] = _outcomes(raw["outcomes"] or [], check)
+    if "replicated_from" in raw:
+        record["replicated_from"] = check.text("replicated_from", raw["replicated_from"],
+                                               "external_id") or None
+    _workflow(raw, check, record, allow_workflow)
+    if check.errors:
+        raise RecordError(check.errors)
+    if new_kinds:
+        record["kind"] = vocab.add_open_term("kind", new_kinds[0]).code
+    return record
+
+
+def _workflow(raw: dict, check: _Checker, record: dict, allowed: bool) -> None:
+    found = {}
+    if raw.get("status") not in (None, ""):
+        if raw["status"] not in STATE_BY_CODE:
+            check.fail("status", f"trạng thái “{raw['status']}” không hợp lệ")
+        found["status"] = raw["status"]
+    if raw.get("recognition_level") not in (None, ""):
+        if raw["recognition_level"] not in RECOGNITION_LABELS:
+            check.fail("recognition_level", f"cấp công nhận “{raw['recognition_level']}”"
+                                            " không hợp lệ")
+        found["recognition_level"] = raw["recognition_level"]
+    if "recognised_on" in raw:
+        found["recognised_on"] = check.day("recognised_on", raw["recognised_on"])
+    if allowed:
+        record.update(found)
+
+
+def practice_to_record(practice, *, include_personal: bool) -> dict:
+    """The record of a practice, the exact inverse of validate_record (codes, ISO dates).
+
+    Without `include_personal` the key core_members is left out altogether, so importing
+    such a record never erases the members a registry holds.
+    """
+    record = {
+        "external_id": practice.external_id,
+        "name": practice.name,
+        "kind": practice.kind.code,
+        "summary": practice.summary or "",
+        "description": practice.description or "",
+        "commune_code": practice.commune_code,
+        "province_code": practice.province_code,
+        "address": practice.address_text or "",
+        "hamlet": practice.hamlet or "",
+        "setting": practice.setting.code if practice.setting else None,
+        "forms": [t.code for t in _ordered(practice.forms)],
+        "domains": [t.code for t in _ordered(practice.domains)],
+        "target_groups": [t.code for t in _ordered(practice.target_groups)],
+        "lead_organisation": (practice.lead_organisation.code
+                              if practice.lead_organisation else None),
+        "founded_on": practice.founded_on.isoformat() if practice.founded_on else None,
+        "participants": practice.participants,
+        "households": practice.households,
+        "core_members": [{"name": m.name, "role": m.role.code if m.role else None,
+                          "phone": m.phone or ""}
+                         for m in sorted(practice.core_members, key=lambda m: m.position)],
+        "outcomes": [outcome_to_dict(o)
+                     for o in sorted(practice.outcomes, key=lambda o: o.period)],
+        "replicated_from": (practice.replicated_from.external_id
+                            if practice.replicated_from_id and practice.replicated_from
+                            else None),
+        "status": practice.status,
+        "recognition_level": practice.recognition_level,
+        "recognised_on": practice.recognised_on.isoformat() if practice.recognised_on else None,
+    }
+    if not include_personal:
+        del record["core_members"]
+    return record
+
+
+def outcome_to_dict(outcome) -> dict:
+    values = {"period": outcome.period}
+    values.update({key: getattr(outcome, key) for key in INDICATORS})
+    values["narrative"] = outcome.narrative or ""
+    return values
+
+
+def _ordered(terms):
+    return sorted(terms, key=lambda t: (t.position, t.code))
+
+
+def error_summary(errors: list[FieldError]) -> str:
+    """One line in Vietnamese: "tên mô hình (name): quá dài; ..."."""
+    parts = []
+    for error in errors:
+        base = error.field.split("[")[0].split(".")[0]
+        label = FIELD_LABELS.get(base, "trường lạ")
+        parts.append(f"{label} ({error.field}): {error.message}" if error.field
+                     else error.message)
+    return "; ".join(parts)

@@ -1,0 +1,206 @@
+"""The single write path for models: create, update, archive, add results; flush, never commit."""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from registry.extensions import db
+from registry.interchange.records import (
+    FieldError, RecordError, RECORD_KEYS, outcome_to_dict, practice_to_record, validate_outcome,
+)
+from registry.models.practices import INDICATORS, CoreMember, OutcomeReport, Practice, utcnow
+from registry.models.revisions import Revision
+from registry.vocabularies import VocabularyIndex
+
+_EMPTY = (None, "", [])
+_PLAIN = ("external_id", "name", "summary", "description", "hamlet", "participants",
+          "households", "status", "recognition_level")
+_TERMS = {"kind": "kind", "setting": "setting", "lead_organisation": "lead_organisation"}
+_TERM_LISTS = {"forms": "form", "domains": "domain", "target_groups": "target_group"}
+
+
+class ConcurrentEditError(Exception):
+    """The practice changed since the version the editor started from."""
+
+    def __init__(self, expected: int, actual: int):
+        super().__init__("Mô hình đã được người khác thay đổi trong lúc bạn sửa; "
+                         "hãy tải lại trang và nhập lại thay đổi.")
+        self.expected = expected
+        self.actual = actual
+
+
+def _user_id(user):
+    return getattr(user, "id", None) if user is not None else None
+
+
+def save_practice(record: dict, *, user=None, source: str, practice: Practice | None = None,
+                  expected_version: int | None = None, status: str | None = None,
+                  vocab: VocabularyIndex | None = None,
+                  is_demo: bool = False) -> tuple[Practice, str]:
+    """Create (practice None) or update a practice from a validated record.
+
+    Keys missing from `record` are left as they are. Returns the practice and "created",
+    "updated" or "unchanged"; "unchanged" writes nothing (no revision, version kept).
+    """
+    if practice is not None and expected_version is not None \
+            and int(expected_version) != practice.version:
+        raise ConcurrentEditError(int(expected_version), practice.version)
+    before = practice_to_record(practice, include_personal=True) if practice else {}
+    target = dict(before)
+    target.update({k: v for k, v in record.items() if k in RECORD_KEYS})
+    if status is not None:
+        target["status"] = status
+    if practice is None:
+        changed = [k for k in RECORD_KEYS if target.get(k) not in _EMPTY]
+    else:
+        changed = [k for k in RECORD_KEYS if k in target and target[k] != before.get(k)]
+        if not changed:
+            return practice, "unchanged"
+    source_practice = _replication_source(target, practice) if "replicated_from" in changed \
+        else None
+    vocab = vocab or VocabularyIndex()
+    created = practice is None
+    if created:
+        practice = Practice(created_by_id=_user_id(user), is_demo=is_demo)
+        db.session.add(practice)
+    _apply(practice, target, changed, vocab, source_practice)
+    practice.updated_at = utcnow()  # an UPDATE even when only members/results changed
+    db.session.flush()
+    db.session.add(Revision(
+        practice_id=practice.id, user_id=_user_id(user), source=source,
+        action="create" if created else "update",
+        changes=[{"field": k, "old": before.get(k), "new": target.get(k)} for k in changed]))
+    db.session.flush()
+    return practice, "created" if created else "updated"
+
+
+def _replication_source(target: dict, practice: Practice | None) -> Practice | None:
+    external_id = target.get("replicated_from")
+    if not external_id:
+        return None
+    source = db.session.scalar(select(Practice).where(Practice.external_id == external_id))
+    if source is None:
+        raise RecordError([FieldError("replicated_from",
+                                      f"không có mô hình với mã tham chiếu “{external_id}”")])
+    if practice is not None and source.id == practice.id:
+        raise RecordError([FieldError("replicated_from", "mô hình không thể nhân rộng từ"
+                                                         " chính nó")])
+    return source
+
+
+def _term(vocab: VocabularyIndex, vocabulary: str, code):
+    if code in _EMPTY:
+        return None
+    term = vocab.resolve(vocabulary, code)
+    if term is None:
+        raise RecordError([FieldError(vocabulary, f"“{code}” không có trong danh mục")])
+    return term
+
+
+def _apply(practice: Practice, target: dict, changed: list[str], vocab: VocabularyIndex,
+           source_practice: Practice | None) -> None:
+    for key in changed:
+        value = target.get(key)
+        if key in _PLAIN:
+            setattr(practice, key, value if value is not None or key in (
+                "external_id", "participants", "households") else "")
+        elif key == "address":
+            practice.address_text = value or ""
+        elif key in ("commune_code", "province_code"):
+            practice.commune_code = target["commune_code"]
+            practice.province_code = target["province_code"]
+        elif key in _TERMS:
+            setattr(practice, key, _term(vocab, _TERMS[key], value))
+        elif key in _TERM_LISTS:
+            setattr(practice, key, [_term(vocab, _TERM_LISTS[key], c) for c in value or []])
+        elif key in ("founded_on", "recognised_on"):
+            setattr(practice, key, date.fromisoformat(value) if value else None)
+        elif key == "core_members":
+            practice.core_members = [
+                CoreMember(position=i, name=m["name"], phone=m.get("phone") or "",
+                           role=_term(vocab, "member_role", m.get("role")))
+                for i, m in enumerate(value or [])]
+        elif key == "outcomes":
+            _apply_outcomes(practice, value or [])
+        elif key == "replicated_from":
+            practice.replicated_from = source_practice
+    if practice.status is None:
+        practice.status = "registered"
+    if practice.recognition_level is None:
+        practice.recognition_level = "none"
+
+
+def _apply_outcomes(practice: Practice, outcomes: list[dict]) -> None:
+    """Update reports in place by period (the period is unique per practice)."""
+    wanted = {o["period"]: o for o in outcomes}
+    for report in list(practice.outcomes):
+        if report.period not in wanted:
+            practice.outcomes.remove(report)
+    existing = {r.period: r for r in practice.outcomes}
+    for period, values in wanted.items():
+        report = existing.get(period)
+        if report is None:
+            report = OutcomeReport(period=period)
+            practice.outcomes.append(report)
+        for key in INDICATORS:
+            setattr(report, key, values.get(key))
+        report.narrative = values.get("narrative") or ""
+
+
+def upsert_by_external_id(record: dict, *, user=None, source: str = "import",
+                          vocab: VocabularyIndex | None = None, status: str | None = None,
+                          known: dict | None = None,
+                          is_demo: bool = False) -> tuple[Practice, str]:
+    """Update the practice with the record's external_id, or create it (always when none).
+
+    `known` (external_id -> practice, optional) is a lookup the caller prefetched; it is
+    kept up to date with practices created here.
+    """
+    external_id = record.get("external_id")
+    practice = None
+    if external_id:
+        if known is not None and external_id in known:
+            practice = known[external_id]
+        else:
+            practice = db.session.scalar(
+                select(Practice).where(Practice.external_id == external_id))
+    practice, outcome = save_practice(record, user=user, source=source, practice=practice,
+                                      vocab=vocab, status=status if practice is None else None,
+                                      is_demo=is_demo)
+    if known is not None and external_id:
+        known[external_id] = practice
+    return practice, outcome
+
+
+def archive_practice(practice: Practice, *, user=None, source: str) -> Practice:
+    """Move a practice to the archive (kept, no longer listed) with a revision."""
+    if practice.status == "archived":
+        return practice
+    old = practice.status
+    practice.status = "archived"
+    practice.updated_at = utcnow()
+    db.session.add(Revision(practice_id=practice.id, user_id=_user_id(user), source=source,
+                            action="archive",
+                            changes=[{"field": "status", "old": old, "new": "archived"}]))
+    db.session.flush()
+    return practice
+
+
+def add_outcome_report(practice: Practice, outcome: dict, *, user=None,
+                       source: str) -> OutcomeReport:
+    """Add one period's results report; a period already reported is refused."""
+    clean = validate_outcome(outcome)
+    if any(r.period == clean["period"] for r in practice.outcomes):
+        raise RecordError([FieldError("period", f"kỳ {clean['period']} đã có báo cáo kết quả")])
+    report = OutcomeReport(period=clean["period"], narrative=clean["narrative"],
+                           **{key: clean[key] for key in INDICATORS})
+    practice.outcomes.append(report)
+    practice.updated_at = utcnow()
+    db.session.flush()
+    db.session.add(Revision(practice_id=practice.id, user_id=_user_id(user), source=source,
+                            action="add_outcome",
+                            changes=[{"field": "outcomes", "old": None,
+                                      "new": outcome_to_dict(report)}]))
+    db.session.flush()
+    return report
