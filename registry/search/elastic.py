@@ -6,7 +6,9 @@ import threading
 import time
 from datetime import datetime, timezone
 
-from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError, helpers
+from elasticsearch import (
+    ApiError, BadRequestError, Elasticsearch, NotFoundError, TransportError, helpers,
+)
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, selectinload
@@ -78,17 +80,21 @@ class ElasticsearchBackend:
 
     # --- index management ---------------------------------------------------------------
 
-    def _create_index(self, with_alias: bool) -> str:
-        name = f"{self.alias}-{datetime.now(timezone.utc):%Y%m%d%H%M%S%f}"
-        aliases = {self.alias: {}} if with_alias else None
+    def _create_index(self, name: str, aliases: dict | None = None) -> str:
         self.client.indices.create(index=name, settings=index_settings(),
                                    mappings=index_mappings(), aliases=aliases)
         return name
 
     def ensure_index(self) -> None:
-        """Create an empty index behind the alias if there is none yet."""
-        if not self.client.indices.exists(index=self.alias):
-            self._create_index(with_alias=True)
+        """Create an empty index behind the alias if there is none yet. Its fixed name makes
+        two processes starting at once create it only once."""
+        if self.client.indices.exists(index=self.alias):
+            return
+        try:
+            self._create_index(f"{self.alias}-initial", aliases={self.alias: {}})
+        except BadRequestError as exc:
+            if exc.error != "resource_already_exists_exception":
+                raise
 
     def _swap_alias(self, new_index: str) -> None:
         old = []
@@ -196,7 +202,8 @@ class ElasticsearchBackend:
         """Build a new index from the database, swap the alias to it, delete the old one,
         then apply the changes committed while it was being built."""
         generation = current_generation(db.session)
-        new_index = self._create_index(with_alias=False)
+        new_index = self._create_index(
+            f"{self.alias}-{datetime.now(timezone.utc):%Y%m%d%H%M%S%f}")
         ids = list(db.session.scalars(select(Practice.id).order_by(Practice.id)))
         counts = replication_counts(db.session)
 

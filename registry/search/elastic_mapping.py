@@ -18,6 +18,8 @@ from registry.workflow import PUBLIC_STATES
 KEYWORD_FACETS = ("province", "commune", "kind", "domain", "form", "target_group", "setting",
                   "lead_organisation", "status", "recognition", "has_replications")
 YEAR_FIELD = "founded_year"
+# Pages as deep as the API allows (registry.search.params: 10,000 pages of up to 100).
+MAX_RESULT_WINDOW = 1_000_000
 # Text fields: each indexed twice, "exact" (the spelling as typed, marks kept) and "folded".
 TEXT_FIELDS = ("name", "body")
 
@@ -34,6 +36,7 @@ def index_settings() -> dict:
     """
     return {
         "number_of_shards": 1,
+        "max_result_window": MAX_RESULT_WINDOW,
         "analysis": {
             "char_filter": {
                 "vi_d": {"type": "mapping", "mappings": ["đ => d", "Đ => D"]},
