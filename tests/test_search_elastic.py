@@ -263,6 +263,33 @@ def test_document_holds_codes_and_text_but_no_core_member(app, make_practice):
     assert "Hòa giải thành 5 vụ" in doc["body"] and "Giữ gìn an ninh" in doc["body"]
 
 
+def _actions(app, ids, indexed_parents=()):
+    with app.app_context():
+        actions = elastic.index_actions(db.session, "idx", set(ids), set(indexed_parents))
+        db.session.rollback()
+    return {(a["_op_type"], int(a["_id"])): a.get("_source") for a in actions}
+
+
+def test_index_updates_follow_replication_counts_and_deletions(app, make_practice):
+    from registry.models.practices import Practice
+    source = make_practice(name="Gốc")
+    copy = make_practice(name="Bản sao", replicated_from_id=source)
+    make_practice(name="Bản nháp", replicated_from_id=source, status="draft")
+    actions = _actions(app, [copy])
+    assert set(actions) == {("index", copy), ("index", source)}  # the source's count moved
+    assert actions[("index", source)]["replication_count"] == 1  # the draft does not count
+    assert actions[("index", source)]["has_replications"] == "yes"
+    assert actions[("index", copy)]["replicated_from"] == source
+    with app.app_context():
+        db.session.delete(db.session.get(Practice, copy))
+        db.session.commit()
+    # The index still names the source as the deleted copy's; the database no longer can.
+    actions = _actions(app, [copy], indexed_parents=[source])
+    assert set(actions) == {("delete", copy), ("index", source)}
+    assert actions[("index", source)]["has_replications"] == "no"
+    assert _actions(app, [12345678]) == {("delete", 12345678): None}
+
+
 def test_selected_values_stay_listed_with_zero(app_ctx):
     request = SearchRequest(filters={"form": ["tu-quan"], "status": ["approved"]})
     facets = elastic.facet_values({"form": {"tu-phong": 3}}, request)

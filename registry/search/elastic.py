@@ -60,6 +60,24 @@ def load_practices(session: Session, practice_ids) -> list[Practice]:
                  selectinload(Practice.outcomes))))
 
 
+def index_actions(session: Session, index: str, ids: set[int],
+                  indexed_parents: set[int]) -> list[dict]:
+    """Bulk actions bringing these practices up to date, with the models they are replicated
+    from now or were when last indexed (`indexed_parents`): their replication counts follow.
+    Practices gone from the database are deleted."""
+    practices = load_practices(session, ids)
+    parents = {p.replicated_from_id for p in practices if p.replicated_from_id}
+    parents = (parents | set(indexed_parents)) - set(ids)
+    practices += load_practices(session, parents)
+    counts = replication_counts(session, [p.id for p in practices])
+    actions = [{"_op_type": "index", "_index": index, "_id": str(p.id),
+                "_source": document(p, counts.get(p.id, 0))} for p in practices]
+    found = {p.id for p in practices}
+    actions += [{"_op_type": "delete", "_index": index, "_id": str(i)}
+                for i in sorted((set(ids) | parents) - found)]
+    return actions
+
+
 class ElasticsearchBackend:
     """Search through an Elasticsearch 9 index named by an alias (REGISTRY_ELASTICSEARCH_INDEX)
     so that `reindex_all` can build a fresh index and swap it in without a gap."""
@@ -137,18 +155,10 @@ class ElasticsearchBackend:
             self._index_batch(set(ids[start:start + BATCH]))
 
     def _index_batch(self, ids: set[int]) -> None:
+        indexed_parents = self._indexed_parents(ids)
         # A session of its own: this runs after the request's session has committed.
         with Session(db.engine) as session:
-            practices = load_practices(session, ids)
-            parents = {p.replicated_from_id for p in practices if p.replicated_from_id}
-            parents = (parents | self._indexed_parents(ids)) - ids
-            practices += load_practices(session, parents)
-            counts = replication_counts(session, [p.id for p in practices])
-            actions = [{"_op_type": "index", "_index": self.alias, "_id": str(p.id),
-                        "_source": document(p, counts.get(p.id, 0))} for p in practices]
-        found = {p.id for p in practices}
-        actions += [{"_op_type": "delete", "_index": self.alias, "_id": str(i)}
-                    for i in sorted((ids | parents) - found)]
+            actions = index_actions(session, self.alias, ids, indexed_parents)
         helpers.bulk(self.client, actions, ignore_status=(404,), refresh=True)
 
     def catch_up(self) -> None:
@@ -219,10 +229,11 @@ class ElasticsearchBackend:
                                                              chunk_size=BATCH))
         self.client.indices.refresh(index=new_index)
         self._swap_alias(new_index)
-        now = current_generation(db.session)
-        missed = set(db.session.scalars(select(SearchChange.practice_id)
-                                        .where(SearchChange.generation > generation,
-                                               SearchChange.generation <= now)))
+        with Session(db.engine) as session:  # a fresh snapshot (SQLite keeps the old one)
+            now = current_generation(session)
+            missed = set(session.scalars(select(SearchChange.practice_id)
+                                         .where(SearchChange.generation > generation,
+                                                SearchChange.generation <= now)))
         self.index(missed)
         self.generation = now
         return indexed
