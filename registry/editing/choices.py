@@ -12,7 +12,7 @@ NONE_CHOSEN = ("", "— Chưa chọn —")
 
 
 def term_choices(vocabulary: str, blank: bool = False) -> list[tuple[str, str]]:
-    options = [(t.code, t.label_vi) for t in terms_of(vocabulary)]
+    options = [(t.code, t.label_vi[:1].upper() + t.label_vi[1:]) for t in terms_of(vocabulary)]
     return [NONE_CHOSEN] + options if blank else options
 
 

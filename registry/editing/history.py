@@ -23,7 +23,9 @@ ACTION_LABELS = {
     "add_outcome": "Thêm báo cáo kết quả", "add_evidence": "Tải lên tài liệu",
     "delete_evidence": "Xóa tài liệu",
 }
-EXTRA_LABELS = {"evidence": "tài liệu", "address": "địa chỉ gốc"}
+# Labels that read better in a history than the interchange ones (which name codes).
+EXTRA_LABELS = {"evidence": "tài liệu", "address": "địa chỉ gốc", "commune_code": "xã, phường",
+                "province_code": "tỉnh, thành phố"}
 VOCABULARY_OF = {"kind": "kind", "setting": "setting", "lead_organisation": "lead_organisation",
                  "forms": "form", "domains": "domain", "target_groups": "target_group"}
 MAX_SHOWN = 300
@@ -86,7 +88,7 @@ def _value(field: str, value, labels: _Labels) -> str:
         return recognition_label(str(value))
     if field == "core_members" and isinstance(value, list):
         return "; ".join(
-            ", ".join(p for p in (m.get("name") or "",
+            " — ".join(p for p in (m.get("name") or "",
                                   labels.term("member_role", m["role"]) if m.get("role")
                                   else "", m.get("phone") or "") if p)
             for m in value if isinstance(m, dict)) or "—"
@@ -110,7 +112,7 @@ def _outcome(outcome: dict, labels: _Labels) -> str:
 
 
 def _label(field: str) -> str:
-    label = FIELD_LABELS.get(field) or EXTRA_LABELS.get(field) or field
+    label = EXTRA_LABELS.get(field) or FIELD_LABELS.get(field) or field
     return label[:1].upper() + label[1:]
 
 
