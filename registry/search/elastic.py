@@ -35,6 +35,9 @@ BATCH = 500  # practices loaded and sent per bulk request
 CATCH_UP_LIMIT = 5_000  # changes replayed before a search; beyond, the writers' sync counts
 SYNC_ATTEMPTS = 3
 SYNC_BACKOFF = 0.5  # seconds before the second attempt, doubled after each failure
+SEARCH_TIMEOUT = 10  # seconds; a search that cannot answer in time shows no results
+WRITE_TIMEOUT = 5  # seconds per request while a committed request waits for its update
+REINDEX_TIMEOUT = 120  # seconds per bulk request of `registry reindex`
 BOOLEAN_LABELS = {"yes": ("Có", "Yes"), "no": ("Không", "No")}  # as in facet_index
 
 
@@ -92,9 +95,14 @@ class ElasticsearchBackend:
     @property
     def client(self) -> Elasticsearch:
         if self._client is None:  # no connection is made before the first request
-            self._client = Elasticsearch(self.url, request_timeout=30, max_retries=1,
-                                         retry_on_timeout=True)
+            self._client = Elasticsearch(self.url, request_timeout=SEARCH_TIMEOUT,
+                                         max_retries=1)
         return self._client
+
+    @property
+    def writer(self) -> Elasticsearch:
+        """The client for updates after a commit: short timeouts, the retries are sync()'s."""
+        return self.client.options(request_timeout=WRITE_TIMEOUT, max_retries=0)
 
     # --- index management ---------------------------------------------------------------
 
@@ -106,7 +114,7 @@ class ElasticsearchBackend:
     def ensure_index(self) -> None:
         """Create an empty index behind the alias if there is none yet. Its fixed name makes
         two processes starting at once create it only once."""
-        if self.client.indices.exists(index=self.alias):
+        if self.writer.indices.exists(index=self.alias):
             return
         try:
             self._create_index(f"{self.alias}-initial", aliases={self.alias: {}})
@@ -138,7 +146,7 @@ class ElasticsearchBackend:
 
     def _indexed_parents(self, ids: set[int]) -> set[int]:
         """The sources these practices were replicated from, as the index knows them now."""
-        response = self.client.mget(index=self.alias, ids=[str(i) for i in sorted(ids)],
+        response = self.writer.mget(index=self.alias, ids=[str(i) for i in sorted(ids)],
                                     source=["replicated_from"])
         return {doc["_source"]["replicated_from"] for doc in response["docs"]
                 if doc.get("found") and doc["_source"].get("replicated_from")}
@@ -159,7 +167,7 @@ class ElasticsearchBackend:
         # A session of its own: this runs after the request's session has committed.
         with Session(db.engine) as session:
             actions = index_actions(session, self.alias, ids, indexed_parents)
-        helpers.bulk(self.client, actions, ignore_status=(404,), refresh=True)
+        helpers.bulk(self.writer, actions, ignore_status=(404,), refresh=True)
 
     def catch_up(self) -> None:
         """Apply the change log entries this process has not applied yet: writes made by
@@ -225,7 +233,8 @@ class ElasticsearchBackend:
                                "_source": document(p, counts.get(p.id, 0))}
                     session.expunge_all()  # keep memory flat over 100,000 models
 
-        indexed = sum(ok for ok, _ in helpers.streaming_bulk(self.client, actions(),
+        bulk_client = self.client.options(request_timeout=REINDEX_TIMEOUT)
+        indexed = sum(ok for ok, _ in helpers.streaming_bulk(bulk_client, actions(),
                                                              chunk_size=BATCH))
         self.client.indices.refresh(index=new_index)
         self._swap_alias(new_index)

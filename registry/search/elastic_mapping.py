@@ -119,6 +119,7 @@ EXACT_SCORE = 1  # every term found spelt exactly as typed (marks included)
 BUCKETS = 10_000  # terms aggregation size: above any vocabulary, province or year list
 ALL_YEARS = "all_years"
 SNIPPET_CHARS = 200
+MAX_ANALYZED_OFFSET = 999_999  # below the index default (1,000,000) for highlighting
 # Ties are broken by id, as in the SQL backend, so both page through the same order.
 SORT_ORDERS = {
     "relevance": ["_score", {"practice_id": "asc"}],
@@ -250,6 +251,8 @@ def build_search(request: SearchRequest, *, abbreviations: dict[str, str],
         body["highlight"] = {
             "pre_tags": ["<mark>"], "post_tags": ["</mark>"], "encoder": "html",
             "require_field_match": True,
+            # Very long descriptions are highlighted in their first part instead of failing.
+            "max_analyzed_offset": MAX_ANALYZED_OFFSET,
             "highlight_query": _any([atom_query(a) for a in parsed.atoms()]),
             "fields": {"name": whole, "name.folded": whole,
                        "body": snippet, "body.folded": snippet},
