@@ -87,6 +87,19 @@ def test_member_list_conflict(app, make_practice, two_editors):
         assert [m.name for m in practice.core_members] == ["Người của A"]
 
 
+def test_results_report_conflict(app, make_practice, two_editors):
+    first, second, _ = two_editors
+    pid = make_practice(commune_code=OWN, outcomes=[{"period": "2025-H1", "surrenders": 1}])
+    path = f"/practices/{pid}/outcomes/2025-H1/edit"
+    versions = [re.search(r'name="version"[^>]*value="(\d+)"', c.get(path).get_data(
+        as_text=True))[1] for c in (first, second)]
+    assert first.post(path, data={"version": versions[0], "surrenders": "2"}).status_code == 302
+    refused = second.post(path, data={"version": versions[1], "surrenders": "9"})
+    assert refused.status_code == 409 and CONFLICT in refused.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Practice, pid).outcomes[0].surrenders == 2
+
+
 def test_write_between_check_and_save_is_refused(app, make_practice, two_editors):
     """Another transaction commits after the version check but before our UPDATE:
     the version column (SQLAlchemy version_id_col) catches it and nothing is saved."""

@@ -320,7 +320,8 @@ def test_results_report_added_then_edited(app, client, officer, make_practice):
     edit = client.get(f"/practices/{pid}/outcomes/2025-H1/edit").get_data(as_text=True)
     assert 'value="12"' in edit
     response = client.post(f"/practices/{pid}/outcomes/2025-H1/edit", data={
-        "tips_reported": "15", "valuable_tips": "4", "narrative": "Đã bổ sung số liệu."})
+        "version": version_in(edit), "tips_reported": "15", "valuable_tips": "4",
+        "narrative": "Đã bổ sung số liệu."})
     assert response.status_code == 302
     report = get_practice(app, pid)["outcomes"]["2025-H1"]
     assert (report.tips_reported, report.traffic_accidents) == (15, None)

@@ -200,6 +200,7 @@ PERIOD = r"^(19|20)\d\d(-H[12])?$"
 class OutcomeForm(BaseForm):
     """A results report for one period; indicator fields are added below from INDICATORS."""
 
+    version = HiddenField()
     period = StringField("Kỳ báo cáo", filters=[lambda v: v.strip().upper() if v else v],
                          validators=[
         DataRequired("Vui lòng nhập kỳ báo cáo."),

@@ -5,6 +5,7 @@ from flask import (
     Blueprint, abort, flash, redirect, render_template, request, send_file, url_for,
 )
 from flask_login import current_user, login_required
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from registry import permissions
@@ -283,6 +284,10 @@ def outcome(practice_id: int, period: str | None = None):
                        request.method == "GET" else None)
     if existing is not None:
         form.period.data = existing.period  # the period of a report is fixed once saved
+    if request.method == "GET":
+        form.version.data = str(practice.version)
+    elif existing is not None and form.version.data != str(practice.version):
+        return render_outcome(form, practice, existing, CONFLICT_MESSAGE, 409)
     if request.method == "GET" or not form.validate():
         status = 400 if request.method == "POST" else 200
         return render_outcome(form, practice, existing,
@@ -296,7 +301,8 @@ def outcome(practice_id: int, period: str | None = None):
                        for o in practice.outcomes]
             record = validate_record(base_raw(practice) | {"outcomes": reports},
                                      VocabularyIndex(), allow_new_kinds=False)
-            save_practice(record, user=current_user, source="web", practice=practice)
+            save_practice(record, user=current_user, source="web", practice=practice,
+                          expected_version=int(form.version.data))
         db.session.commit()
     except RecordError as error:
         db.session.rollback()
@@ -308,7 +314,8 @@ def outcome(practice_id: int, period: str | None = None):
             else:
                 other_errors.append(message)
         return render_outcome(form, practice, existing, FORM_ERROR_MESSAGE, 400, other_errors)
-    except (ConcurrentEditError, StaleDataError):
+    except (ConcurrentEditError, StaleDataError, IntegrityError):
+        # IntegrityError: the same period was reported by someone else meanwhile.
         db.session.rollback()
         return render_outcome(form, practice, existing, CONFLICT_MESSAGE, 409)
     flash("Đã lưu báo cáo kết quả.", "success")
