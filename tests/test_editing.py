@@ -376,3 +376,19 @@ def test_history_hidden_from_trainers_because_it_holds_personal_data(
     assert "0901234567" in officer_client.get(f"/practices/{pid}").get_data(as_text=True)
     login(client, make_user("trainer", "national"))
     assert "0901234567" not in client.get(f"/practices/{pid}").get_data(as_text=True)
+
+
+def test_forms_carry_csrf_tokens(app, client, officer, make_practice, monkeypatch):
+    pid = make_practice(name="Tên ban đầu", commune_code=OWN)
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    html = client.get(f"/practices/{pid}/edit").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)[1]
+    data = valid_form(name="Tên mới", action="save", version=version_in(html))
+    assert client.post(f"/practices/{pid}/edit", data=data).status_code == 400
+    assert get_practice(app, pid)["name"] == "Tên ban đầu"
+    assert client.post(f"/practices/{pid}/edit",
+                       data=data | {"csrf_token": token}).status_code == 302
+    assert get_practice(app, pid)["name"] == "Tên mới"
+    for path in ("members", "outcomes/new", "evidence/new", "archive"):
+        assert 'name="csrf_token"' in client.get(f"/practices/{pid}/{path}").get_data(
+            as_text=True), path
