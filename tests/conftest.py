@@ -20,9 +20,11 @@ PG_ADMIN_URL = os.environ.get("REGISTRY_TEST_POSTGRES_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 ENGINES = [e for e in os.environ.get("REGISTRY_TEST_ENGINES", "sqlite,postgresql").split(",")
            if e]
-# Tables whose rows are reference data loaded once per session (kept between tests).
+# Tables whose rows are reference data loaded once per session (kept between tests), and the
+# search change log: emptying it would lose changes a search backend has not replayed yet
+# (e.g. a test that wrote models but never searched), leaving deleted ids in its structures.
 REFERENCE_TABLES = {"province", "commune", "abbreviation", "alembic_version",
-                    "search_counter"}
+                    "search_counter", "search_change"}
 
 
 def _postgres_database(tmp_name: str):
