@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from flask import jsonify, request, url_for
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from registry.api import bp
 from registry.api.auth import INVALID, api_user
 from registry.api.errors import ApiError
 from registry.extensions import db
+from registry.models.places import Commune, Province
 from registry.models.practices import Practice
+from registry.models.vocab import Term
 from registry.search import get_backend
 from registry.search.params import SearchArgsError, parse_search_args
 from registry.workflow import recognition_label, state_label
@@ -17,23 +18,44 @@ from registry.workflow import recognition_label, state_label
 LANGUAGES = ("vi", "en")
 
 
-def hit_representation(practice: Practice, hit, locale: str) -> dict:
-    """A hit as the API shows it: public fields of the model and its highlighted fragments."""
-    return {
-        "id": practice.id,
-        "name": practice.name,
-        "kind": {"code": practice.kind.code, "label": practice.kind.label(locale)},
-        "province": {"code": practice.province_code, "name": practice.province.name},
-        "commune": {"code": practice.commune_code, "name": practice.commune.name},
-        "hamlet": practice.hamlet,
-        "summary": practice.summary,
-        "status": {"code": practice.status, "label": state_label(practice.status, locale)},
-        "recognition": {"code": practice.recognition_level,
-                        "label": recognition_label(practice.recognition_level, locale)},
-        "founded_on": practice.founded_on.isoformat() if practice.founded_on else None,
-        "url": url_for("api.get_practice", practice_id=practice.id),
-        "highlight": {"name": hit.name_html, "snippet": hit.snippet_html},
-    }
+HIT_COLUMNS = (Practice.id, Practice.name, Term.code, Term.label_vi, Term.label_en,
+               Practice.province_code, Province.name, Practice.commune_code, Commune.name,
+               Practice.hamlet, Practice.summary, Practice.status, Practice.recognition_level,
+               Practice.founded_on)
+
+
+def load_hits(hits, locale: str) -> list[dict]:
+    """The hits as the API shows them: public fields of each model and its highlights."""
+    ids = [hit.practice_id for hit in hits]
+    if not ids:
+        return []
+    rows = {row[0]: row for row in db.session.execute(
+        select(*HIT_COLUMNS).join(Term, Term.id == Practice.kind_id)
+        .join(Province, Province.code == Practice.province_code)
+        .join(Commune, Commune.code == Practice.commune_code)
+        .where(Practice.id.in_(ids)))}
+    shown = []
+    for hit in hits:
+        row = rows.get(hit.practice_id)
+        if row is None:
+            continue
+        (pid, name, kind, kind_vi, kind_en, province, province_name, commune, commune_name,
+         hamlet, summary, status, recognition, founded_on) = row
+        shown.append({
+            "id": pid, "name": name,
+            "kind": {"code": kind, "label": (kind_en or kind_vi) if locale == "en"
+                     else kind_vi},
+            "province": {"code": province, "name": province_name},
+            "commune": {"code": commune, "name": commune_name},
+            "hamlet": hamlet, "summary": summary,
+            "status": {"code": status, "label": state_label(status, locale)},
+            "recognition": {"code": recognition,
+                            "label": recognition_label(recognition, locale)},
+            "founded_on": founded_on.isoformat() if founded_on else None,
+            "url": url_for("api.get_practice", practice_id=pid),
+            "highlight": {"name": hit.name_html, "snippet": hit.snippet_html},
+        })
+    return shown
 
 
 @bp.get("/practices")
@@ -53,17 +75,11 @@ def search_practices():
     search_request.locale = locale
     search_request.viewer = user
     result = get_backend().search(search_request)
-    ids = [hit.practice_id for hit in result.hits]
-    practices = {p.id: p for p in db.session.scalars(
-        select(Practice).where(Practice.id.in_(ids))
-        .options(selectinload(Practice.kind), selectinload(Practice.province),
-                 selectinload(Practice.commune)))} if ids else {}
     return jsonify({
         "total": result.total,
         "page": result.page,
         "per_page": result.per_page,
-        "hits": [hit_representation(practices[hit.practice_id], hit, locale)
-                 for hit in result.hits if hit.practice_id in practices],
+        "hits": load_hits(result.hits, locale),
         "facets": {name: [{"value": v.value, "label": v.label, "count": v.count,
                            "selected": v.selected} for v in values]
                    for name, values in result.facets.items()},

@@ -48,6 +48,7 @@ class FacetIndex:
         self.provinces: dict[str, str] = {}
         self.communes: dict[str, tuple[str, str]] = {}
         self.communes_of: dict[str, list[str]] = defaultdict(list)
+        self.label_keys: dict[str, str] = {}
 
     # --- keeping in step --------------------------------------------------------------------
     def _load_reference(self, conn) -> None:
@@ -136,6 +137,12 @@ class FacetIndex:
             self._refresh_replicated(list(touched))
         return touched
 
+    def _sort_key(self, label: str) -> str:
+        key = self.label_keys.get(label)
+        if key is None:
+            key = self.label_keys[label] = collation_key(label)
+        return key
+
     # --- answering ----------------------------------------------------------------------------
     def visible(self, scope) -> BitMap:
         """Ids a viewer may see: public states, plus everything in `scope` (see visibility)."""
@@ -222,7 +229,7 @@ class FacetIndex:
                 if count or (is_selected and facet.source != "year"):
                     entries.append(FacetValue(code, label, count, is_selected))
             if facet.source not in ("state", "recognition", "year", "boolean"):
-                entries.sort(key=lambda v: (-v.count, collation_key(v.label)))
+                entries.sort(key=lambda v: (-v.count, self._sort_key(v.label)))
             result[facet.name] = entries
         return result
 

@@ -22,7 +22,7 @@ from registry.search import documents
 from registry.search.base import Hit, SearchRequest, SearchResult
 from registry.search.changes import current_generation
 from registry.search.facet_index import FacetIndex
-from registry.search.highlight import mark, snippet
+from registry.search.highlight import Matcher, mark, snippet
 from registry.search.query import Atom, ParsedQuery, parse_query
 from registry.search.visibility import view_scope
 from registry.text import fold
@@ -30,7 +30,7 @@ from registry.text import fold
 REBUILD_AFTER = 20_000  # changed practices beyond which a full rebuild is cheaper
 RECHECK_ATOMS_UP_TO = 2_000  # beyond this many changes the atom cache is dropped instead
 ATOM_CACHE_SIZE = 4_096
-FIELDS = ("exact", "folded")
+SNIPPET_SOURCE = 4_000  # characters of the description looked at for a snippet
 
 
 class SqlSearchBackend:
@@ -217,7 +217,7 @@ class SqlSearchBackend:
     def _hits(self, conn, page_ids: list[int], parsed: ParsedQuery) -> list[Hit]:
         if not page_ids:
             return []
-        atoms = parsed.atoms()
+        matcher = Matcher(parsed.atoms())  # shared by the page's hits: words repeat
         rows = {pid: (name, summary, description) for pid, name, summary, description in
                 conn.execute(select(Practice.id, Practice.name, Practice.summary,
                                     Practice.description).where(Practice.id.in_(page_ids)))}
@@ -226,9 +226,11 @@ class SqlSearchBackend:
             if pid not in rows:
                 continue
             name, summary, description = rows[pid]
-            body = (summary or "") + " " + documents.light_plain_text(description)
-            hits.append(Hit(pid, name_html=mark(name, atoms),
-                            snippet_html=snippet(body, atoms)))
+            body = summary or ""
+            if matcher.atoms or not body:  # the first match may be in the description
+                body += " " + documents.light_plain_text(description[:SNIPPET_SOURCE])
+            hits.append(Hit(pid, name_html=mark(name, matcher),
+                            snippet_html=snippet(body, matcher)))
         return hits
 
     def index(self, practice_ids) -> None:
