@@ -1,7 +1,9 @@
 """Command-line commands of this module (registered on the `registry` group)."""
 from __future__ import annotations
 
+import resource
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -24,9 +26,14 @@ def import_command(path: str, dry_run: bool) -> None:
     Exit status: 0 when every row was accepted, 1 when some rows were rejected,
     2 when the file itself cannot be read.
     """
+    started = time.perf_counter()
+
     def progress(report):
         if report.total % 10000 < 500:
-            click.echo(f"… đã xử lý {report.total} dòng", err=True)
+            usage = resource.getrusage(resource.RUSAGE_SELF)
+            click.echo(f"… đã xử lý {report.total} dòng ({time.perf_counter() - started:.0f} s, "
+                       f"CPU {usage.ru_utime + usage.ru_stime:.0f} s, "
+                       f"bộ nhớ tối đa {usage.ru_maxrss // 1024} MiB)", err=True)
 
     try:
         report = import_file(path, dry_run=dry_run, on_progress=progress)

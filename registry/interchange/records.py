@@ -320,7 +320,7 @@ def validate_record(raw: dict, vocab, *, allow_new_kinds: bool = True,
     else:
         term = _term_code(vocab, "kind", "kind", raw["kind"], check,
                           allow_new=allow_new_kinds, pending=new_kinds)
-        record["kind"] = term.code if term is not None else None
+        record["kind"] = kind_value(term) if term is not None else None
     for field in ("setting", "lead_organisation"):
         if field in raw:
             record[field] = None
@@ -349,8 +349,14 @@ def validate_record(raw: dict, vocab, *, allow_new_kinds: bool = True,
     if check.errors:
         raise RecordError(check.errors)
     if new_kinds:
-        record["kind"] = vocab.add_open_term("kind", new_kinds[0]).code
+        record["kind"] = kind_value(vocab.add_open_term("kind", new_kinds[0]))
     return record
+
+
+def kind_value(term) -> str:
+    """Seeded kinds travel as their code; kinds added later as their Vietnamese label, so a
+    fresh registry importing the file recreates them with their name, not their code."""
+    return term.code if term.origin == "seed" else term.label_vi
 
 
 def _workflow(raw: dict, check: _Checker, record: dict, allowed: bool) -> None:
@@ -379,7 +385,7 @@ def practice_to_record(practice, *, include_personal: bool) -> dict:
     record = {
         "external_id": practice.external_id,
         "name": practice.name,
-        "kind": practice.kind.code,
+        "kind": kind_value(practice.kind),
         "summary": practice.summary or "",
         "description": practice.description or "",
         "commune_code": practice.commune_code,
