@@ -1,24 +1,15 @@
 """The public catalogue: a paginated list of models and a model's page."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
 
 from registry import permissions
 from registry.extensions import db
 from registry.models.practices import Practice
-from registry.workflow import PUBLIC_STATES
+from registry.web.search import search_page
 
 bp = Blueprint("catalogue", __name__)
-
-
-def page_number() -> int:
-    try:
-        return max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        return 1
 
 
 @bp.get("/")
@@ -28,19 +19,8 @@ def home():
 
 @bp.get("/practices")
 def index():
-    per_page = current_app.config["REGISTRY_PER_PAGE"]
-    page = page_number()
-    visible = Practice.status.in_(PUBLIC_STATES)
-    total = db.session.scalar(select(func.count()).select_from(Practice).where(visible))
-    practices = db.session.scalars(
-        select(Practice).where(visible)
-        .options(selectinload(Practice.kind), selectinload(Practice.commune),
-                 selectinload(Practice.province))
-        .order_by(Practice.name_sort_key, Practice.id)
-        .limit(per_page).offset((page - 1) * per_page)).all()
-    pages = max(1, -(-total // per_page))
-    return render_template("catalogue/index.html", practices=practices, total=total,
-                           page=page, pages=pages)
+    """The catalogue is the search page (registry/web/search.py)."""
+    return search_page()
 
 
 @bp.get("/practices/<int:practice_id>")

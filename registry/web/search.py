@@ -217,6 +217,8 @@ def search_page():
         search_request.viewer = current_user
         if "per_page" not in args:
             search_request.per_page = current_app.config["REGISTRY_PER_PAGE"]
+        if search_request.sort == "relevance" and not search_request.q.strip():
+            search_request.sort = "name"  # no text to rank by: browse the catalogue A–Z
         filters = search_request.filters
         page.result = get_backend().search(search_request)
         page.cards = load_cards(page.result)
