@@ -320,6 +320,22 @@ def test_other_communes_are_forbidden(app, client, token_for, make_practice):
     assert count_practices(app) == 1
 
 
+@pytest.mark.parametrize("role, unit, commune, status", [
+    ("officer", OWN, OWN, 201),
+    ("officer", OWN, SAME_PROVINCE, 403),
+    ("officer", OWN, OTHER_PROVINCE, 403),
+    ("committee", OWN, OWN, 403),
+    ("committee", "01", OWN, 403),
+    ("reviewer", "national", OWN, 403),
+    ("trainer", "national", OWN, 403),
+    ("admin", "national", OTHER_PROVINCE, 201),
+])
+def test_who_may_register_where(app, client, token_for, role, unit, commune, status):
+    response = post(client, token_for(role, unit), _with(commune_code=commune))
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert count_practices(app) == (1 if status == 201 else 0)
+
+
 def test_personal_data_only_for_those_entitled(client, token_for, make_practice):
     practice_id = make_practice(commune_code=OWN, core_members=[
         {"name": "Phạm Thị Dung", "role": "bi-thu-chi-bo", "phone": PHONE}])
