@@ -64,7 +64,10 @@ def login():
         ratelimit.record_failure(email, address)
         return _fail(form, 401, "Thư điện tử hoặc mật khẩu không đúng.")
     db.session.commit()  # a rehashed password, if the hash parameters changed
-    session.clear()
+    language = session.get("lang")
+    session.clear()  # nothing from before the sign-in carries over, but the language
+    if language:
+        session["lang"] = language
     login_user(user)
     session["pw"] = password_stamp(user)
     if user.must_change_password:
@@ -186,9 +189,10 @@ def reset_password_view(user_id: int):
 
 def enforce_password_change():
     """Before each request: a user with a temporary password may only change it."""
-    if (current_user.is_authenticated and current_user.must_change_password
-            and request.endpoint not in OPEN_WHILE_MUST_CHANGE
-            and not (request.endpoint or "").startswith("api.")):
+    endpoint = request.endpoint or ""
+    if endpoint in OPEN_WHILE_MUST_CHANGE or endpoint.startswith("api."):
+        return None  # checked first: static files need no user lookup
+    if current_user.is_authenticated and current_user.must_change_password:
         flash("Vui lòng đổi mật khẩu tạm thời trước khi tiếp tục.", "info")
         return redirect(url_for("auth.change_password"))
     return None
