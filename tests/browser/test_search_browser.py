@@ -41,6 +41,8 @@ def test_ticking_a_facet_updates_in_place_and_back_restores(new_page, models):
     page.wait_for_url(re.compile(r"/practices\?domain=pc-toi-pham$"))
     expect(page.locator(RESULTS)).to_have_count(2)
     expect(checkbox(page, "domain", "pc-toi-pham")).to_be_checked()
+    # Keyboard users keep their place: focus is back on the same value in the new region.
+    expect(checkbox(page, "domain", "pc-toi-pham")).to_be_focused()
     expect(page.locator("select#sort")).to_be_visible()
 
     page.select_option("select#sort", "name")
