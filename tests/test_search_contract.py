@@ -426,3 +426,19 @@ def test_paging_is_stable_and_complete(app, search, make_practice, sort):
     assert again == pages[1]
     if sort == "newest":
         assert flat == sorted(flat, reverse=True)
+
+
+def test_a_pruned_change_log_leads_to_a_rebuild(app, search, make_practice):
+    first = make_practice(name="Tổ tự quản Hoa Sen")
+    second = make_practice(name="Tổ tự quản Bình Minh")
+    assert search(q="tu quan").total == 2
+    from registry.models.search_log import SearchChange
+    from registry.search.changes import record_changes
+    with app.app_context():
+        db.session.execute(update(Practice).where(Practice.id == first).values(status="draft"))
+        record_changes(db.session, [first])
+        db.session.commit()
+        db.session.execute(SearchChange.__table__.delete())  # e.g. a maintenance job
+        record_changes(db.session, [second])
+        db.session.commit()
+    assert found(app, search, "tu quan") == {"Tổ tự quản Bình Minh"}

@@ -12,7 +12,7 @@ from collections import OrderedDict
 
 import numpy as np
 from pyroaring import BitMap
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from registry.extensions import db
 from registry.models.practices import Practice
@@ -59,6 +59,8 @@ class SqlSearchBackend:
         generation = current_generation(session)
         if self.generation is None or generation < self.generation:
             self._rebuild(conn)
+        elif generation > self.generation and self._log_has_gap(conn, generation):
+            self._rebuild(conn)  # the log was pruned past what this process has seen
         elif generation > self.generation:
             changed = BitMap(conn.execute(
                 select(SearchChange.practice_id).distinct()
@@ -71,6 +73,13 @@ class SqlSearchBackend:
                 self._recheck_atoms(conn, changed)
                 self.ranks.clear()
         self.generation = generation
+
+    def _log_has_gap(self, conn, generation: int) -> bool:
+        """Generations are consecutive (each is one committed transaction); a missing one
+        means log rows were deleted, so replaying would miss changes."""
+        first = conn.execute(select(func.min(SearchChange.generation)).where(
+            SearchChange.generation > self.generation)).scalar()
+        return first != self.generation + 1
 
     def _recheck_atoms(self, conn, changed: BitMap) -> None:
         if not self.atoms:
