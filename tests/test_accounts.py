@@ -260,6 +260,7 @@ def test_cli_create_and_sign_in(app, runner, client, login):
     ("committee", "99999", "mật khẩu đủ dài", "Không có đơn vị hành chính mã 99999"),
     ("trainer", "01", "mật khẩu đủ dài", "chỉ được giao trên toàn quốc"),
     ("admin", "00070", "mật khẩu đủ dài", "chỉ được giao trên toàn quốc"),
+    ("chairman", "national", "mật khẩu đủ dài", "Vai trò không hợp lệ: chairman"),
 ])
 def test_cli_create_rejects_bad_input_and_writes_nothing(app, runner, role, unit, password,
                                                          message):

@@ -18,8 +18,8 @@ from registry.models.accounts import ROLES, User
 
 users = AppGroup("users", help="Tài khoản: tạo, giao vai trò, mã truy cập API (users).")
 
-ROLE_OPTION = click.option("--role", required=True, type=click.Choice(ROLES),
-                           help="officer, committee, reviewer, trainer hoặc admin.")
+# The role is checked by the service (a Vietnamese message), not by click.Choice.
+ROLE_OPTION = click.option("--role", required=True, help=", ".join(ROLES) + ".")
 UNIT_OPTION = click.option("--unit", required=True,
                            help="Mã xã (5 chữ số), mã tỉnh (2 chữ số) hoặc national.")
 
