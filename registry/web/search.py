@@ -222,7 +222,7 @@ def search_page():
         filters = search_request.filters
         page.result = get_backend().search(search_request)
         page.cards = load_cards(page.result)
-    if page.result or not page.error:
+    if page.result:
         page.panels = build_panels(page, filters)
     page.chips = build_chips(page, filters)
     template = ("search/_region.html" if request.headers.get(FRAGMENT_HEADER)
