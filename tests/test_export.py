@@ -144,3 +144,16 @@ def test_import_template_is_a_blank_importable_workbook(app, runner, tmp_path):
     assert ["loại mô hình", "xom-dao-binh-yen", "Xóm đạo bình yên"] in book["danh_muc"]
     result = runner.invoke(args=["import", str(path)])
     assert result.exit_code == 0 and "tạo mới: 0" in result.output
+
+
+def test_xlsx_export_warns_about_models_without_external_id(app, runner, tmp_path):
+    path = tmp_path / "a.jsonl"
+    path.write_text(json.dumps({"name": "Không mã", "kind": "to-hoa-giai",
+                                "commune_code": "00070", "outcomes": [{"period": "2024"}]},
+                               ensure_ascii=False) + "\n", encoding="utf-8")
+    assert runner.invoke(args=["import", str(path)]).exit_code == 0
+    out = tmp_path / "out.xlsx"
+    result = runner.invoke(args=["export", str(out)])
+    assert result.exit_code == 0 and "1 mô hình không có mã tham chiếu" in result.output
+    assert sheets(out)["ket_qua"][2:] == []
+    assert runner.invoke(args=["import", str(out)]).exit_code == 0  # nothing orphaned

@@ -11,7 +11,9 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from registry.extensions import db
-from registry.interchange.exporter import FORMATS, export_file, write_template
+from registry.interchange.exporter import (
+    FORMATS, export_file, unattached_count, write_template,
+)
 from registry.interchange.importer import import_file
 from registry.interchange.layout import ImportFileError
 
@@ -63,7 +65,12 @@ def export_command(path: str, fmt: str | None, no_personal: bool) -> None:
     if fmt not in FORMATS:
         raise click.BadParameter("dùng --format jsonl, csv hoặc xlsx", param_hint="--format")
     count = export_file(path, fmt, include_personal=not no_personal)
+    unattached = unattached_count() if fmt == "xlsx" else 0
     db.session.rollback()
+    if unattached:
+        click.echo(f"Lưu ý: {unattached} mô hình không có mã tham chiếu (external_id) nên "
+                   "thành viên và kết quả của chúng không ghi được vào XLSX; "
+                   "hãy xuất JSONL hoặc CSV để giữ đủ.", err=True)
     suffix = " (không kèm dữ liệu cá nhân)" if no_personal else ""
     click.echo(f"Đã xuất {count} mô hình ra {path}{suffix}.")
 

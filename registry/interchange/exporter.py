@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from registry.extensions import db
@@ -55,6 +55,13 @@ def export_file(path, fmt: str, *, include_personal: bool = True) -> int:
         return write_xlsx(path, records, include_personal=include_personal,
                           vocabulary_rows=list(vocabulary_rows()))
     raise ValueError(f"unknown format {fmt!r}")
+
+
+def unattached_count() -> int:
+    """Models whose members or results an XLSX export cannot carry (they lack external_id)."""
+    has_children = or_(Practice.core_members.any(), Practice.outcomes.any())
+    return db.session.scalar(select(func.count()).select_from(Practice).where(
+        Practice.external_id.is_(None), has_children))
 
 
 def write_template(path) -> None:

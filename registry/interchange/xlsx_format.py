@@ -108,6 +108,9 @@ def write_xlsx(path, records: Iterable[dict], *, include_personal: bool = True,
     for record in records:
         models.append([to_cell(c, record.get(c)) for c in XLSX_MODEL_COLUMNS])
         external_id = record.get("external_id")
+        if not external_id:
+            count += 1  # members and results attach by external_id: JSONL/CSV carry them
+            continue
         if include_personal:
             for member in record.get("core_members") or []:
                 members.append([external_id] + [to_cell(c, member.get(c))
