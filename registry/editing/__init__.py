@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from registry.editing import evidence_views  # noqa: F401  (its routes live on bp)
 from registry.editing.views import bp
 
 __all__ = ["bp", "init_app"]
