@@ -78,7 +78,8 @@ def demo_records(count: int, seed: int):
     rng = Random(seed)
     communes = [(code, name, province) for code, name, province in db.session.execute(
         select(Commune.code, Commune.name, Commune.province_code).order_by(Commune.code))]
-    vocab = {name: [t.code for t in terms_of(name)]
+    # Seeded terms only: what administrators add later must not change the demo set.
+    vocab = {name: [t.code for t in terms_of(name) if t.origin == "seed"]
              for name in ("kind", "form", "domain", "setting", "target_group",
                           "lead_organisation", "member_role")}
     labels = {t.code: t.label_vi for t in terms_of("kind")}
