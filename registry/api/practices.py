@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from flask import Response, jsonify, request, url_for
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from registry import permissions
@@ -23,7 +24,7 @@ from registry.extensions import db
 from registry.interchange.records import (
     RecordError, practice_to_record, validate_outcome, validate_record,
 )
-from registry.models.practices import Practice
+from registry.models.practices import CoreMember, Practice
 from registry.services.practices import (
     ConcurrentEditError, add_outcome_report, archive_practice, save_practice,
 )
@@ -45,6 +46,15 @@ CLEARED_WHEN_ABSENT = {
 }
 PLACE_KEYS = ("commune_code", "province_code", "address")
 JSON_TYPES = ("application/json",)
+# Everything practice_to_record reads, fetched with the model instead of one query each.
+RECORD_LOADS = (
+    joinedload(Practice.kind), joinedload(Practice.setting),
+    joinedload(Practice.lead_organisation), joinedload(Practice.replicated_from),
+    selectinload(Practice.forms), selectinload(Practice.domains),
+    selectinload(Practice.target_groups),
+    selectinload(Practice.core_members).joinedload(CoreMember.role),
+    selectinload(Practice.outcomes),
+)
 
 
 # -- request helpers -------------------------------------------------------------------------
@@ -82,7 +92,7 @@ def json_body() -> dict:
 
 def load_practice(practice_id: int, user) -> Practice:
     """The model if it exists and the user may see it; otherwise 404 (drafts stay hidden)."""
-    practice = db.session.get(Practice, practice_id)
+    practice = db.session.get(Practice, practice_id, options=RECORD_LOADS)
     if practice is None or not permissions.can_view_practice(user, practice):
         raise ApiError(404, "Không tìm thấy mô hình.")
     return practice
