@@ -30,8 +30,6 @@ WORKFLOW_KEYS = ("status", "recognition_level", "recognised_on")
 IGNORED_KEYS = ("id", "version")
 MEMBER_KEYS = ("name", "role", "phone")
 OUTCOME_KEYS = ("period",) + INDICATORS + ("narrative",)
-SINGLE_VOCABULARIES = {"kind": "kind", "setting": "setting",
-                       "lead_organisation": "lead_organisation"}
 LIST_VOCABULARIES = {"forms": "form", "domains": "domain", "target_groups": "target_group"}
 
 # Maximum lengths of text fields (characters), matching the columns.
