@@ -362,6 +362,9 @@ def test_detail_page_links_follow_permissions(app, client, make_user, login, mak
     login(other, make_user("officer", OWN))
     own = other.get(f"/practices/{pid}").get_data(as_text=True)
     assert all(link in own for link in links) and "Lịch sử thay đổi" in own
+    # The "register a model" link in the header follows the same rule.
+    assert 'href="/practices/new"' in own
+    assert 'href="/practices/new"' not in trainer and 'href="/practices/new"' not in anonymous
 
 
 def test_history_hidden_from_trainers_because_it_holds_personal_data(
