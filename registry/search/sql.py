@@ -29,7 +29,7 @@ from registry.text import fold
 
 REBUILD_AFTER = 20_000  # changed practices beyond which a full rebuild is cheaper
 RECHECK_ATOMS_UP_TO = 2_000  # beyond this many changes the atom cache is dropped instead
-ATOM_CACHE_SIZE = 4_096
+ATOM_CACHE_SIZE = 2_048  # at most ~30 KB each at 100,000 models
 SNIPPET_SOURCE = 4_000  # characters of the description looked at for a snippet
 
 
