@@ -9,6 +9,7 @@ registry.search.text_rows (exact spelling and folded, name and body), one space 
 words, so the database tokenisers only split on spaces. It is not part of the ORM metadata:
 registry.search.text_table reads and writes it with plain SQL per dialect.
 """
+import sqlalchemy as sa
 from alembic import op
 
 revision = '0002'
@@ -25,7 +26,20 @@ def upgrade():
             "CREATE VIRTUAL TABLE practice_text USING fts5("
             + ", ".join(COLUMNS)
             + ", tokenize = 'unicode61 remove_diacritics 0', prefix = '2 3')")
-        return
+    else:
+        _create_postgresql_table()
+    _fill()
+
+
+def _fill():
+    """A database that already holds practices gets their words now (as `registry reindex`)."""
+    bind = op.get_bind()
+    if bind.execute(sa.text("SELECT count(*) FROM practice")).scalar():
+        from registry.search.documents import rebuild_all
+        rebuild_all(bind)
+
+
+def _create_postgresql_table():
     op.execute(
         "CREATE TABLE practice_text ("
         "practice_id INTEGER PRIMARY KEY, "
