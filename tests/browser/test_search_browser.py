@@ -115,9 +115,12 @@ def test_without_javascript_the_form_submits(new_page, models):
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "nojs"])
 def test_phone_layout_has_no_horizontal_scroll(new_page, models, screenshot_dir, javascript,
-                                               engine_name):
+                                               engine_name, live_server):
     page = new_page(viewport=PHONE, java_script_enabled=javascript)
+    requested = []
+    page.on("request", lambda r: requested.append(r.url))
     page.goto("/practices?province=01&province=04&domain=pc-toi-pham&q=an")
+    assert requested and all(url.startswith(live_server + "/") for url in requested)
     expect(page.locator("details#filters > summary")).to_be_visible()
     expect(page.locator("#facet-province")).to_be_hidden()  # folded on a phone
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
