@@ -1,0 +1,1 @@
+"""Browser tests: the pages in Chromium through Playwright (marker `browser`)."""
