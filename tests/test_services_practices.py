@@ -163,3 +163,18 @@ def test_savepoint_is_nested_even_as_the_first_statement(app_ctx):
     assert list(db.session.scalars(select(Practice.external_id))) == ["inner"]
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(Practice)) == 0
+
+
+def test_bulk_creation_writes_the_same_as_the_unit_of_work(app_ctx):
+    vocab = VocabularyIndex()
+    plain, _ = save_practice(validate_record({**RAW, "external_id": "a"}, vocab), source="cli")
+    bulk, _ = save_practice(validate_record({**RAW, "external_id": "b"}, vocab), source="cli",
+                            bulk=True)
+    db.session.flush()
+    db.session.expire_all()
+    first, second = (practice_to_record(p, include_personal=True) for p in (plain, bulk))
+    assert {**first, "external_id": "b"} == second
+    assert len(second["core_members"]) == 1 and second["outcomes"][0]["tips_reported"] == 1
+    changes = [r.changes for r in db.session.scalars(select(Revision).order_by(Revision.id))]
+    assert [{**c, "new": "b"} if c["field"] == "external_id" else c for c in changes[0]] \
+        == changes[1]

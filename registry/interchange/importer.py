@@ -109,7 +109,8 @@ def import_file(path, *, dry_run: bool = False, user=None, batch_size: int = BAT
                     with savepoint(session):
                         record = validate_record(row.raw, vocab, allow_workflow=True)
                         practice, outcome = upsert_by_external_id(
-                            record, user=user, vocab=vocab, source="import", known=known)
+                            record, user=user, vocab=vocab, source="import", known=known,
+                            bulk=True)
                 except RecordError as exc:
                     report.rejected.append(Rejection(row.location,
                                                      _located(exc.errors, row.refs)))

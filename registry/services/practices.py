@@ -3,13 +3,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from registry.extensions import db
 from registry.interchange.records import (
     FieldError, RecordError, RECORD_KEYS, outcome_to_dict, practice_to_record, validate_outcome,
 )
-from registry.models.practices import INDICATORS, CoreMember, OutcomeReport, Practice, utcnow
+from registry.models.practices import (
+    INDICATORS, CoreMember, OutcomeReport, Practice, practice_domains, practice_forms,
+    practice_target_groups, utcnow,
+)
 from registry.models.revisions import Revision
 from registry.vocabularies import VocabularyIndex
 
@@ -18,6 +21,9 @@ _PLAIN = ("external_id", "name", "summary", "description", "hamlet", "participan
           "households", "status", "recognition_level")
 _TERMS = {"kind": "kind", "setting": "setting", "lead_organisation": "lead_organisation"}
 _TERM_LISTS = {"forms": "form", "domains": "domain", "target_groups": "target_group"}
+_LINK_TABLES = {"forms": practice_forms, "domains": practice_domains,
+                "target_groups": practice_target_groups}
+_BULK_KEYS = ("forms", "domains", "target_groups", "core_members", "outcomes")
 
 
 class ConcurrentEditError(Exception):
@@ -36,12 +42,15 @@ def _user_id(user):
 
 def save_practice(record: dict, *, user=None, source: str, practice: Practice | None = None,
                   expected_version: int | None = None, status: str | None = None,
-                  vocab: VocabularyIndex | None = None,
-                  is_demo: bool = False) -> tuple[Practice, str]:
+                  vocab: VocabularyIndex | None = None, is_demo: bool = False,
+                  bulk: bool = False) -> tuple[Practice, str]:
     """Create (practice None) or update a practice from a validated record.
 
     Keys missing from `record` are left as they are. Returns the practice and "created",
     "updated" or "unchanged"; "unchanged" writes nothing (no revision, version kept).
+    `bulk` (importers only): a new practice's links, members, results and revision are
+    written with executemany statements, not through the unit of work; the caller must log
+    the practice in the search change log afterwards (registry.search.changes).
     """
     if practice is not None and expected_version is not None \
             and int(expected_version) != practice.version:
@@ -64,15 +73,42 @@ def save_practice(record: dict, *, user=None, source: str, practice: Practice | 
     if created:
         practice = Practice(created_by_id=_user_id(user), is_demo=is_demo)
         db.session.add(practice)
-    _apply(practice, target, changed, vocab, source_practice)
+    direct = [k for k in changed if k not in _BULK_KEYS] if created and bulk else changed
+    _apply(practice, target, direct, vocab, source_practice)
     practice.updated_at = utcnow()  # an UPDATE even when only members/results changed
     db.session.flush()
-    db.session.add(Revision(
-        practice_id=practice.id, user_id=_user_id(user), source=source,
-        action="create" if created else "update",
-        changes=[{"field": k, "old": before.get(k), "new": target.get(k)} for k in changed]))
-    db.session.flush()
+    revision = {"practice_id": practice.id, "user_id": _user_id(user), "source": source,
+                "action": "create" if created else "update",
+                "changes": [{"field": k, "old": before.get(k), "new": target.get(k)}
+                            for k in changed]}
+    if created and bulk:
+        _insert_children(practice.id, target, vocab)
+        db.session.execute(insert(Revision), [revision])
+    else:
+        db.session.add(Revision(**revision))
+        db.session.flush()
     return practice, "created" if created else "updated"
+
+
+def _insert_children(practice_id: int, target: dict, vocab: VocabularyIndex) -> None:
+    """Links, members and results of a new practice in a few executemany statements."""
+    for key, table in _LINK_TABLES.items():
+        rows = [{"practice_id": practice_id, "term_id": _term(vocab, _TERM_LISTS[key], c).id}
+                for c in target.get(key) or []]
+        if rows:
+            db.session.execute(insert(table), rows)
+    members = [{"practice_id": practice_id, "position": i, "name": m["name"],
+                "phone": m.get("phone") or "",
+                "role_id": getattr(_term(vocab, "member_role", m.get("role")), "id", None)}
+               for i, m in enumerate(target.get("core_members") or [])]
+    if members:
+        db.session.execute(insert(CoreMember), members)
+    outcomes = [{"practice_id": practice_id, "period": o["period"],
+                 "narrative": o.get("narrative") or "",
+                 **{key: o.get(key) for key in INDICATORS}}
+                for o in target.get("outcomes") or []]
+    if outcomes:
+        db.session.execute(insert(OutcomeReport), outcomes)
 
 
 def _replication_source(target: dict, practice: Practice | None) -> Practice | None:
@@ -150,8 +186,8 @@ def _apply_outcomes(practice: Practice, outcomes: list[dict]) -> None:
 
 def upsert_by_external_id(record: dict, *, user=None, source: str = "import",
                           vocab: VocabularyIndex | None = None, status: str | None = None,
-                          known: dict | None = None,
-                          is_demo: bool = False) -> tuple[Practice, str]:
+                          known: dict | None = None, is_demo: bool = False,
+                          bulk: bool = False) -> tuple[Practice, str]:
     """Update the practice with the record's external_id, or create it (always when none).
 
     `known` (external_id -> practice, optional) is a lookup the caller prefetched; it is
@@ -167,7 +203,7 @@ def upsert_by_external_id(record: dict, *, user=None, source: str = "import",
                 select(Practice).where(Practice.external_id == external_id))
     practice, outcome = save_practice(record, user=user, source=source, practice=practice,
                                       vocab=vocab, status=status if practice is None else None,
-                                      is_demo=is_demo)
+                                      is_demo=is_demo, bulk=bulk)
     if known is not None and external_id:
         known[external_id] = practice
     return practice, outcome
