@@ -54,6 +54,13 @@ class SqlSearchBackend:
 
     def sync(self) -> None:
         """Replay the change log since the last answer (or rebuild when that is cheaper)."""
+        try:
+            self._sync()
+        except BaseException:
+            self.generation = None  # half-applied: rebuild from scratch next time
+            raise
+
+    def _sync(self) -> None:
         session = db.session
         conn = session.connection()
         generation = current_generation(session)
