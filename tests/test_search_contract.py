@@ -442,3 +442,10 @@ def test_a_pruned_change_log_leads_to_a_rebuild(app, search, make_practice):
         record_changes(db.session, [second])
         db.session.commit()
     assert found(app, search, "tu quan") == {"Tổ tự quản Bình Minh"}
+
+
+def test_a_very_long_description_is_saved_and_searchable(app, search, make_practice):
+    # 150,000 distinct words: a PostgreSQL tsvector of all of them would pass 1 MB.
+    words = " ".join(f"từ{i} camera" for i in range(150_000))
+    make_practice(name="Mô hình dài", description=words + " cuốicùng")
+    assert found(app, search, "camera") == {"Mô hình dài"}

@@ -18,6 +18,9 @@ from registry.text import exact_key, fold
 
 TOKEN = re.compile(r"[^\W_]+")
 CHUNK = 500
+# Words indexed per field: PostgreSQL keeps positions up to 16,383 and a tsvector under 1 MB;
+# a longer text is searchable by its first words rather than failing the write.
+MAX_TOKENS = 16_000
 _MARKUP = re.compile(r"!?\[([^\]]*)\]\([^)]*\)|<[^>]*>|[#*_`>|~]+|^\s*[-+]\s+|^\s*\d+\.\s+",
                      re.MULTILINE)
 
@@ -34,8 +37,8 @@ def light_plain_text(markdown_text: str | None) -> str:
 
 
 def text_row(name: str, body_parts) -> dict[str, str]:
-    name_tokens = tokens(name)
-    body_tokens = [t for part in body_parts for t in tokens(part)]
+    name_tokens = tokens(name)[:MAX_TOKENS]
+    body_tokens = [t for part in body_parts for t in tokens(part)][:MAX_TOKENS]
     return {"name_exact": " ".join(name_tokens),
             "name_folded": " ".join(fold(t) for t in name_tokens),
             "body_exact": " ".join(body_tokens),
