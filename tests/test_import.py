@@ -341,3 +341,17 @@ def test_csv_with_an_unknown_column_is_refused(runner, tmp_path):
     path.write_text("name,kind,mau_sac\nA,Tổ hòa giải,đỏ\n", encoding="utf-8")
     result = run_import(runner, path)
     assert result.exit_code == 2 and "cột không được hỗ trợ: mau_sac" in result.output
+
+
+def test_imported_models_are_searchable_with_their_results(app, runner, tmp_path):
+    from registry.search import get_backend
+    from registry.search.base import SearchRequest
+    outcome = {"period": "2024", "narrative": "Bắt giữ nhóm trộm chó liên huyện."}
+    path = write_jsonl(tmp_path / "a.jsonl", [model(outcomes=[outcome])])
+    assert run_import(runner, path).exit_code == 0
+    with app.app_context():
+        practice_id = db.session.scalar(select(Practice.id))
+        result = get_backend().search(SearchRequest(q="trộm chó", per_page=5))
+        assert [hit.practice_id for hit in result.hits] == [practice_id]
+        result = get_backend().search(SearchRequest(q="Nguyễn Văn An", per_page=5))
+        assert result.total == 0  # core members are never indexed
