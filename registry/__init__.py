@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def create_app(config: dict | None = None) -> Flask:
     """Build the application; `config` overrides what the environment gives."""
     app = Flask(__name__, template_folder=str(ROOT / "templates"),
-                static_folder=str(ROOT / "static"), instance_path=str(ROOT / "instance"))
+                static_folder="static", instance_path=str(ROOT / "instance"))
     from registry.config import from_environment
     app.config.update(from_environment(Path(app.instance_path)))
     if config:
