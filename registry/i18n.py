@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, request, session
+from urllib.parse import urlencode
+
+from flask import Flask, has_request_context, request, session
 from flask_babel import get_locale
 
 from registry.extensions import babel
@@ -13,6 +15,9 @@ TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 
 
 def select_locale() -> str:
+    """?lang= (remembered in the session), else the session's choice, else Vietnamese."""
+    if not has_request_context() or (request.endpoint or "").startswith("api."):
+        return "vi"  # CLI commands and API messages stay Vietnamese
     wanted = request.args.get("lang")
     if wanted in LANGUAGES:
         session["lang"] = wanted
@@ -21,7 +26,15 @@ def select_locale() -> str:
 
 
 def current_locale() -> str:
+    """The language of this request's interface ("vi" or "en")."""
     return str(get_locale() or "vi")
+
+
+def url_with_lang(code: str) -> str:
+    """The current page's URL with the interface language switched, other arguments kept."""
+    pairs = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"]
+    pairs.append(("lang", code))
+    return request.path + "?" + urlencode(pairs)
 
 
 def compile_catalogues(directory: Path = TRANSLATIONS) -> None:
@@ -45,4 +58,4 @@ def init_app(app: Flask) -> None:
         app.logger.warning("could not compile translations: %s", exc)
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=str(TRANSLATIONS))
-    app.jinja_env.globals["current_locale"] = current_locale
+    app.jinja_env.globals.update(current_locale=current_locale, url_with_lang=url_with_lang)
