@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from flask import current_app, make_response, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -22,33 +23,10 @@ PAGE_PARAMS = ("more", "lang")
 # Sent by static/search.js: answer with the swappable region only.
 FRAGMENT_HEADER = "X-Search-Fragment"
 
-TEXT = {
-    "vi": {
-        "title": "Tìm kiếm mô hình", "heading": "Danh mục mô hình",
-        "q_label": "Tìm mô hình", "q_placeholder": "Ví dụ: xóm đạo bình yên, ANTT, tự hòa giải",
-        "search": "Tìm kiếm", "filters": "Bộ lọc", "apply": "Áp dụng",
-        "more": "Xem thêm", "less": "Thu gọn", "year": "Năm thành lập",
-        "from": "Từ năm", "to": "Đến năm", "sort": "Sắp xếp",
-        "remove": "Xóa bộ lọc", "clear_all": "Xóa tất cả bộ lọc", 
-        "count": "{n} mô hình", "no_results": "Không tìm thấy mô hình nào phù hợp.",
-        "bad_args": "Không thể tìm kiếm với các tham số này",
-        "status": "Trạng thái", "selected": "Đang lọc",
-        "sorts": {"relevance": "Liên quan nhất", "newest": "Mới nhất", "name": "Tên (A–Z)",
-                  "replicated": "Được nhân rộng nhiều nhất"},
-    },
-    "en": {
-        "title": "Search models", "heading": "Catalogue of models",
-        "q_label": "Search models", "q_placeholder": "e.g. xom dao binh yen, ANTT, tự hòa giải",
-        "search": "Search", "filters": "Filters", "apply": "Apply",
-        "more": "Show more", "less": "Show fewer", "year": "Year founded",
-        "from": "From", "to": "To", "sort": "Sort by",
-        "remove": "Remove filter", "clear_all": "Remove all filters", 
-        "count": "{n} models", "no_results": "No model matches.",
-        "bad_args": "The search could not run with these parameters",
-        "status": "Status", "selected": "Filtering by",
-        "sorts": {"relevance": "Most relevant", "newest": "Newest", "name": "Name (A–Z)",
-                  "replicated": "Most replicated"},
-    },
+# Labels of the orders of SORTS, in the interface language.
+SORT_LABELS = {
+    "relevance": _l("Liên quan nhất"), "newest": _l("Mới nhất"), "name": _l("Tên (A–Z)"),
+    "replicated": _l("Được nhân rộng nhiều nhất"),
 }
 
 
@@ -78,7 +56,6 @@ class SearchPage:
     """Everything the templates need to draw one search state."""
 
     args: MultiDict
-    text: dict
     locale: str
     more: list[str]
     result: SearchResult | None = None
@@ -203,13 +180,13 @@ def search_page():
     """The /practices page: parse, search, render the full page or the fragment."""
     locale = current_locale()
     args, more = search_args()
-    page = SearchPage(args=args, text=TEXT.get(locale, TEXT["vi"]), locale=locale, more=more)
+    page = SearchPage(args=args, locale=locale, more=more)
     status = 200
     filters: dict = {}
     try:
         search_request = parse_search_args(args)
     except SearchArgsError as exc:
-        page.error = page.text["bad_args"]
+        page.error = _("Không thể tìm kiếm với các tham số này")
         page.error_fields = exc.fields
         status = 400
     else:
@@ -227,7 +204,7 @@ def search_page():
     page.chips = build_chips(page, filters)
     template = ("search/_region.html" if request.headers.get(FRAGMENT_HEADER)
                 else "search/index.html")
-    response = make_response(render_template(template, page=page, t=page.text,
-                                             sorts=SORTS), status)
+    response = make_response(render_template(template, page=page, sorts=SORTS,
+                                             sort_labels=SORT_LABELS), status)
     response.vary.add(FRAGMENT_HEADER)
     return response
