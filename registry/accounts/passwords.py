@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import gettext as _
 
 MIN_LENGTH = 10
 
@@ -37,9 +38,9 @@ def needs_rehash(password_hash: str) -> bool:
 
 
 def password_problem(password: str) -> str | None:
-    """A Vietnamese message saying why the password is too weak, or None."""
+    """A message (interface language) saying why the password is too weak, or None."""
     if len(password or "") < MIN_LENGTH:
-        return f"Mật khẩu phải có ít nhất {MIN_LENGTH} ký tự."
+        return _("Mật khẩu phải có ít nhất %(min)d ký tự.", min=MIN_LENGTH)
     if not password.strip():
-        return "Mật khẩu không được chỉ gồm khoảng trắng."
+        return _("Mật khẩu không được chỉ gồm khoảng trắng.")
     return None

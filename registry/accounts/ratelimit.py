@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
 
 from registry.extensions import db
@@ -12,8 +13,8 @@ from registry.models.practices import utcnow
 
 DEFAULTS = {"REGISTRY_LOGIN_WINDOW_MINUTES": 15, "REGISTRY_LOGIN_MAX_PER_ACCOUNT": 5,
             "REGISTRY_LOGIN_MAX_PER_ADDRESS": 20}
-MESSAGE = ("Quá nhiều lần đăng nhập sai. Vui lòng thử lại sau {minutes} phút "
-           "hoặc liên hệ quản trị để đặt lại mật khẩu.")
+MESSAGE = _l("Quá nhiều lần đăng nhập sai. Vui lòng thử lại sau %(minutes)s phút "
+             "hoặc liên hệ quản trị để đặt lại mật khẩu.")
 
 
 def _setting(name: str) -> int:
@@ -46,4 +47,4 @@ def record_failure(email: str, address: str) -> None:
 
 
 def limited_message() -> str:
-    return MESSAGE.format(minutes=window_minutes())
+    return MESSAGE % {"minutes": window_minutes()}

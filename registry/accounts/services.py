@@ -5,6 +5,7 @@ commits once, or rolls back when an AccountError is raised.
 """
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from registry.accounts.passwords import (
@@ -152,9 +153,9 @@ def set_password(user: User, password: str, *, must_change_password: bool = Fals
 def change_password(user: User, current: str, new: str) -> None:
     """The user's own change: the current password is required and must differ."""
     if not verify_password(user.password_hash, current):
-        raise AccountError("Mật khẩu hiện tại không đúng.", "current_password")
+        raise AccountError(_("Mật khẩu hiện tại không đúng."), "current_password")
     if new == current:
-        raise AccountError("Mật khẩu mới phải khác mật khẩu hiện tại.", "new_password")
+        raise AccountError(_("Mật khẩu mới phải khác mật khẩu hiện tại."), "new_password")
     try:
         set_password(user, new)
     except AccountError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from registry.accounts.services import AccountError
@@ -23,7 +24,7 @@ def create_token(user: User, name: str = "") -> tuple[ApiToken, str]:
     """A new token for `user`; returns the row and the plain token (never stored)."""
     name = (name or "").strip()
     if len(name) > 100:
-        raise AccountError("Tên mã truy cập tối đa 100 ký tự.", "name")
+        raise AccountError(_("Tên mã truy cập tối đa 100 ký tự."), "name")
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(name=name or "Mã truy cập", prefix=plain[:PREFIX_LENGTH],
                      token_hash=hash_token(plain))

@@ -6,6 +6,7 @@ import hashlib
 from flask import (
     Blueprint, abort, flash, redirect, render_template, request, session, url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -62,7 +63,7 @@ def login():
     user = authenticate(email, form.password.data)
     if user is None:
         ratelimit.record_failure(email, address)
-        return _fail(form, 401, "Thư điện tử hoặc mật khẩu không đúng.")
+        return _fail(form, 401, _("Thư điện tử hoặc mật khẩu không đúng."))
     db.session.commit()  # a rehashed password, if the hash parameters changed
     language = session.get("lang")
     session.clear()  # nothing from before the sign-in carries over, but the language
@@ -71,7 +72,7 @@ def login():
     login_user(user)
     session["pw"] = password_stamp(user)
     if user.must_change_password:
-        flash("Mật khẩu của bạn do quản trị đặt tạm thời: vui lòng đổi mật khẩu mới.", "info")
+        flash(_("Mật khẩu của bạn do quản trị đặt tạm thời: vui lòng đổi mật khẩu mới."), "info")
         return redirect(url_for("auth.change_password"))
     return redirect(safe_next(request.args.get("next")))
 
@@ -81,7 +82,7 @@ def logout():
     if ConfirmForm().validate_on_submit():
         logout_user()
         session.clear()
-        flash("Bạn đã đăng xuất.", "info")
+        flash(_("Bạn đã đăng xuất."), "info")
     return redirect(url_for("catalogue.index"))
 
 
@@ -98,7 +99,7 @@ def change_password_view():
         else:
             db.session.commit()
             session["pw"] = password_stamp(current_user)
-            flash("Đã đổi mật khẩu.", "info")
+            flash(_("Đã đổi mật khẩu."), "info")
             return redirect(url_for("auth.profile"))
     status = 400 if request.method == "POST" else 200
     return render_template("auth/password.html", form=form), status
@@ -128,7 +129,7 @@ def create_token_view():
     if not form.validate_on_submit():
         return _render_profile(token_form=form, status=400)
     try:
-        _, plain = create_token(current_user, form.name.data)
+        _token, plain = create_token(current_user, form.name.data)
     except AccountError as exc:
         db.session.rollback()
         form.name.errors.append(exc.message)
@@ -149,7 +150,7 @@ def revoke_token_view(token_id: int):
         db.session.rollback()
         abort(404)
     db.session.commit()
-    flash("Đã thu hồi mã truy cập.", "info")
+    flash(_("Đã thu hồi mã truy cập."), "info")
     return redirect(url_for("auth.profile"))
 
 
@@ -181,8 +182,8 @@ def reset_password_view(user_id: int):
             form.password.errors.append(exc.message)
         else:
             db.session.commit()
-            flash(f"Đã đặt mật khẩu tạm thời cho {user.email}; người dùng phải đổi mật khẩu "
-                  "ở lần đăng nhập tới.", "info")
+            flash(_("Đã đặt mật khẩu tạm thời cho %(email)s; người dùng phải đổi mật khẩu "
+                    "ở lần đăng nhập tới.", email=user.email), "info")
             return redirect(url_for("auth.users"))
     return render_template("auth/reset.html", person=user, form=form), 400
 
@@ -193,6 +194,6 @@ def enforce_password_change():
     if endpoint in OPEN_WHILE_MUST_CHANGE or endpoint.startswith("api."):
         return None  # checked first: static files need no user lookup
     if current_user.is_authenticated and current_user.must_change_password:
-        flash("Vui lòng đổi mật khẩu tạm thời trước khi tiếp tục.", "info")
+        flash(_("Vui lòng đổi mật khẩu tạm thời trước khi tiếp tục."), "info")
         return redirect(url_for("auth.change_password"))
     return None
