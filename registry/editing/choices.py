@@ -1,18 +1,22 @@
 """Choices offered by the editing forms: vocabulary terms and the places a user may use."""
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
 from registry import permissions
 from registry.extensions import db
+from registry.i18n import current_locale
 from registry.models.places import Commune, Province
 from registry.vocabularies import terms_of
 
-NONE_CHOSEN = ("", "— Chưa chọn —")
+NONE_CHOSEN = ("", _l("— Chưa chọn —"))
 
 
 def term_choices(vocabulary: str, blank: bool = False) -> list[tuple[str, str]]:
-    options = [(t.code, t.label_vi[:1].upper() + t.label_vi[1:]) for t in terms_of(vocabulary)]
+    locale = current_locale()
+    options = [(t.code, t.label(locale)[:1].upper() + t.label(locale)[1:])
+               for t in terms_of(vocabulary)]
     return [NONE_CHOSEN] + options if blank else options
 
 
@@ -49,12 +53,12 @@ def own_communes(user) -> list[tuple[str, str]]:
 def place_choices(user, province_code: str | None) -> dict:
     """Choices for the province and commune selects of the model form."""
     if may_choose_any_place(user):
-        return {"province_code": [("", "— Chọn tỉnh, thành phố —")] + provinces(),
-                "commune_code": [("", "— Chọn xã, phường, đặc khu —")]
+        return {"province_code": [("", _l("— Chọn tỉnh, thành phố —"))] + provinces(),
+                "commune_code": [("", _l("— Chọn xã, phường, đặc khu —"))]
                 + communes_of(province_code)}
     own = own_communes(user)
     return {"province_code": [], "commune_code": own if len(own) == 1
-            else [("", "— Chọn xã, phường, đặc khu —")] + own}
+            else [("", _l("— Chọn xã, phường, đặc khu —"))] + own}
 
 
 def vocabulary_choices() -> dict:

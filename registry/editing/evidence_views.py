@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from registry import permissions
@@ -31,7 +32,7 @@ def upload_evidence(practice_id: int):
     store_evidence(practice, checked, user=current_user, title=form.title.data or "",
                    category=form.category.data, source="web")
     db.session.commit()
-    flash("Đã tải lên tài liệu.", "success")
+    flash(_("Đã tải lên tài liệu."), "success")
     return redirect(url_for("catalogue.detail", practice_id=practice.id) + "#evidence")
 
 
@@ -44,8 +45,8 @@ def render_upload(form, practice, message=None, status=200):
 @bp.errorhandler(413)
 def upload_too_large(error):
     limit = uploads.format_size(uploads.max_upload_bytes())
-    return render_template("editing/message.html", title="Tệp quá lớn",
-                           message=f"Tệp quá lớn: tối đa {limit}."), 413
+    return render_template("editing/message.html", title=_("Tệp quá lớn"),
+                           message=_("Tệp quá lớn: tối đa %(limit)s.", limit=limit)), 413
 
 
 def load_evidence(practice_id: int, evidence_id: int, can) -> tuple[Practice, Evidence]:
@@ -86,9 +87,10 @@ def remove_evidence(practice_id: int, evidence_id: int):
     if request.method == "POST" and form.validate():
         delete_evidence(evidence, user=current_user, source="web")
         db.session.commit()
-        flash("Đã xóa tài liệu.", "success")
+        flash(_("Đã xóa tài liệu."), "success")
         return redirect(url_for("catalogue.detail", practice_id=practice.id) + "#evidence")
     return render_template(
-        "editing/confirm.html", form=form, practice=practice, title="Xóa tài liệu",
-        question=f"Xóa tài liệu “{evidence.title}” khỏi mô hình “{practice.name}”?",
-        button="Xóa tài liệu"), 400 if request.method == "POST" else 200
+        "editing/confirm.html", form=form, practice=practice, title=_("Xóa tài liệu"),
+        question=_("Xóa tài liệu “%(title)s” khỏi mô hình “%(name)s”?", title=evidence.title,
+                   name=practice.name),
+        button=_("Xóa tài liệu")), 400 if request.method == "POST" else 200

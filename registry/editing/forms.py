@@ -1,8 +1,9 @@
-"""Forms of the editing pages: input shape and Vietnamese messages; choices come from views."""
+"""Forms of the editing pages: input shape and translated messages; choices come from views."""
 from __future__ import annotations
 
 import re
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
@@ -13,6 +14,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
     ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from registry.i18n import current_locale
 from registry.models.practices import INDICATORS
 
 # WTForms ships no Vietnamese catalogue: its built-in messages, translated here.
@@ -45,13 +47,13 @@ _VI = {
 
 
 class VietnameseMessages:
-    """A gettext-style object WTForms asks for its built-in messages."""
+    """A gettext-style object WTForms asks for its built-in messages (English ones as is)."""
 
     def gettext(self, string: str) -> str:
-        return _VI.get(string, string)
+        return _VI.get(string, string) if current_locale() == "vi" else string
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
-        return _VI.get(singular if n == 1 else plural, singular if n == 1 else plural)
+        return self.gettext(singular if n == 1 else plural)
 
 
 _MESSAGES = VietnameseMessages()
@@ -86,34 +88,36 @@ class PracticeForm(BaseForm):
     """A model's own fields (DOMAIN.md §4); members, results and evidence have their pages."""
 
     version = HiddenField()
-    name = StringField("Tên mô hình", validators=[
-        DataRequired("Vui lòng nhập tên mô hình."),
-        Length(max=300, message="Tên mô hình tối đa %(max)d ký tự.")])
-    kind = SelectField("Loại mô hình", validate_choice=False, validators=[
-        DataRequired("Vui lòng chọn loại mô hình.")])
-    summary = TextAreaField("Tóm tắt", validators=[
-        Length(max=2000, message="Tóm tắt tối đa %(max)d ký tự.")])
-    description = TextAreaField("Mô tả", validators=[
-        Length(max=50000, message="Mô tả tối đa %(max)d ký tự.")])
-    province_code = SelectField("Tỉnh, thành phố", validate_choice=False)
-    commune_code = SelectField("Xã, phường, đặc khu", validate_choice=False, validators=[
-        DataRequired("Vui lòng chọn xã, phường, đặc khu.")])
-    hamlet = StringField("Thôn, xóm, tổ dân phố hoặc cơ quan, trường học, doanh nghiệp",
-                         validators=[Length(max=300, message="Tối đa %(max)d ký tự.")])
-    setting = SelectField("Loại địa bàn", validate_choice=False)
-    forms = MultiCheckboxField("Hình thức", validate_choice=False)
-    domains = MultiCheckboxField("Lĩnh vực", validate_choice=False)
-    target_groups = MultiCheckboxField("Đối tượng tham gia", validate_choice=False)
-    lead_organisation = SelectField("Cơ quan chủ trì", validate_choice=False)
-    founded_on = DateField("Ngày thành lập", format=DATE_FORMATS, validators=[Optional()])
-    participants = IntegerField("Số người tham gia", validators=[
-        Optional(), NumberRange(min=0, max=10_000_000, message="Số người phải từ 0 trở lên.")])
-    households = IntegerField("Số hộ tham gia", validators=[
-        Optional(), NumberRange(min=0, max=10_000_000, message="Số hộ phải từ 0 trở lên.")])
+    name = StringField(_l("Tên mô hình"), validators=[
+        DataRequired(_l("Vui lòng nhập tên mô hình.")),
+        Length(max=300, message=_l("Tên mô hình tối đa %(max)d ký tự."))])
+    kind = SelectField(_l("Loại mô hình"), validate_choice=False, validators=[
+        DataRequired(_l("Vui lòng chọn loại mô hình."))])
+    summary = TextAreaField(_l("Tóm tắt"), validators=[
+        Length(max=2000, message=_l("Tóm tắt tối đa %(max)d ký tự."))])
+    description = TextAreaField(_l("Mô tả"), validators=[
+        Length(max=50000, message=_l("Mô tả tối đa %(max)d ký tự."))])
+    province_code = SelectField(_l("Tỉnh, thành phố"), validate_choice=False)
+    commune_code = SelectField(_l("Xã, phường, đặc khu"), validate_choice=False, validators=[
+        DataRequired(_l("Vui lòng chọn xã, phường, đặc khu."))])
+    hamlet = StringField(_l("Thôn, xóm, tổ dân phố hoặc cơ quan, trường học, doanh nghiệp"),
+                         validators=[Length(max=300, message=_l("Tối đa %(max)d ký tự."))])
+    setting = SelectField(_l("Loại địa bàn"), validate_choice=False)
+    forms = MultiCheckboxField(_l("Hình thức"), validate_choice=False)
+    domains = MultiCheckboxField(_l("Lĩnh vực"), validate_choice=False)
+    target_groups = MultiCheckboxField(_l("Đối tượng tham gia"), validate_choice=False)
+    lead_organisation = SelectField(_l("Cơ quan chủ trì"), validate_choice=False)
+    founded_on = DateField(_l("Ngày thành lập"), format=DATE_FORMATS, validators=[Optional()])
+    participants = IntegerField(_l("Số người tham gia"), validators=[
+        Optional(), NumberRange(min=0, max=10_000_000,
+                                message=_l("Số người phải từ 0 trở lên."))])
+    households = IntegerField(_l("Số hộ tham gia"), validators=[
+        Optional(), NumberRange(min=0, max=10_000_000,
+                                message=_l("Số hộ phải từ 0 trở lên."))])
 
     def validate_forms(self, field) -> None:
         if not field.data:
-            raise ValidationError("Vui lòng chọn ít nhất một hình thức.")
+            raise ValidationError(_l("Vui lòng chọn ít nhất một hình thức."))
 
     def set_choices(self, choices: dict) -> None:
         """choices: field name -> list of (value, label); unknown submitted values are errors."""
@@ -126,12 +130,12 @@ class PracticeForm(BaseForm):
         for field in (self.kind, self.commune_code, self.setting, self.lead_organisation):
             allowed = {value for value, _ in field.choices or []}
             if field.data and field.data not in allowed:
-                field.errors = list(field.errors) + ["Giá trị không có trong danh sách."]
+                field.errors = list(field.errors) + [_l("Giá trị không có trong danh sách.")]
                 ok = False
         for field in (self.forms, self.domains, self.target_groups):
             allowed = {value for value, _ in field.choices or []}
             if any(v not in allowed for v in field.data or []):
-                field.errors = list(field.errors) + ["Có giá trị không có trong danh sách."]
+                field.errors = list(field.errors) + [_l("Có giá trị không có trong danh sách.")]
                 ok = False
         return ok
 
@@ -148,12 +152,12 @@ def normalise_phone(value: str) -> str:
 class MemberForm(SubForm):
     """One core member row; a row left blank is ignored."""
 
-    name = StringField("Họ và tên", validators=[
-        Length(max=200, message="Họ và tên tối đa %(max)d ký tự.")])
-    role = SelectField("Vai trò", validate_choice=False)
-    phone = StringField("Điện thoại", validators=[
-        Length(max=30, message="Số điện thoại tối đa %(max)d ký tự.")])
-    remove = BooleanField("Xóa")
+    name = StringField(_l("Họ và tên"), validators=[
+        Length(max=200, message=_l("Họ và tên tối đa %(max)d ký tự."))])
+    role = SelectField(_l("Vai trò"), validate_choice=False)
+    phone = StringField(_l("Điện thoại"), validators=[
+        Length(max=30, message=_l("Số điện thoại tối đa %(max)d ký tự."))])
+    remove = BooleanField(_l("Xóa"))
 
     def is_blank(self) -> bool:
         return not (self.name.data or "").strip() and not (self.phone.data or "").strip()
@@ -161,13 +165,13 @@ class MemberForm(SubForm):
     def validate_phone(self, field) -> None:
         if field.data and field.data.strip() and not PHONE.fullmatch(
                 normalise_phone(field.data)):
-            raise ValidationError("Số điện thoại không đúng định dạng Việt Nam "
-                                  "(ví dụ 0912 345 678 hoặc +84 912 345 678).")
+            raise ValidationError(_l("Số điện thoại không đúng định dạng Việt Nam "
+                                     "(ví dụ 0912 345 678 hoặc +84 912 345 678)."))
 
     def validate_name(self, field) -> None:
         if not (field.data or "").strip() and (self.phone.data or "").strip() \
                 and not self.remove.data:
-            raise ValidationError("Vui lòng nhập họ và tên thành viên.")
+            raise ValidationError(_l("Vui lòng nhập họ và tên thành viên."))
 
 
 BLANK_MEMBER_ROWS = 3
@@ -189,7 +193,7 @@ class MembersForm(BaseForm):
             allowed = {value for value, _ in entry.form.role.choices or []}
             if entry.form.role.data and entry.form.role.data not in allowed:
                 entry.form.role.errors = list(entry.form.role.errors) + [
-                    "Giá trị không có trong danh sách."]
+                    _l("Giá trị không có trong danh sách.")]
                 ok = False
         return ok
 
@@ -201,13 +205,13 @@ class OutcomeForm(BaseForm):
     """A results report for one period; indicator fields are added below from INDICATORS."""
 
     version = HiddenField()
-    period = StringField("Kỳ báo cáo", filters=[lambda v: v.strip().upper() if v else v],
+    period = StringField(_l("Kỳ báo cáo"), filters=[lambda v: v.strip().upper() if v else v],
                          validators=[
-        DataRequired("Vui lòng nhập kỳ báo cáo."),
-        Regexp(PERIOD, message="Kỳ báo cáo phải có dạng NNNN-H1, NNNN-H2 (6 tháng) hoặc NNNN "
-                               "(cả năm), ví dụ 2025-H1.")])
-    narrative = TextAreaField("Đánh giá, nhận xét", validators=[
-        Length(max=20000, message="Tối đa %(max)d ký tự.")])
+        DataRequired(_l("Vui lòng nhập kỳ báo cáo.")),
+        Regexp(PERIOD, message=_l("Kỳ báo cáo phải có dạng NNNN-H1, NNNN-H2 (6 tháng) hoặc "
+                                  "NNNN (cả năm), ví dụ 2025-H1."))])
+    narrative = TextAreaField(_l("Đánh giá, nhận xét"), validators=[
+        Length(max=20000, message=_l("Tối đa %(max)d ký tự."))])
 
     def indicator_fields(self):
         return [getattr(self, name) for name in INDICATORS]
@@ -215,16 +219,17 @@ class OutcomeForm(BaseForm):
 
 for _name in INDICATORS:
     setattr(OutcomeForm, _name, IntegerField(_name, validators=[
-        Optional(), NumberRange(min=0, max=10_000_000, message="Vui lòng nhập số từ 0 trở lên.")]))
+        Optional(), NumberRange(min=0, max=10_000_000,
+                                message=_l("Vui lòng nhập số từ 0 trở lên."))]))
 
 
 class EvidenceForm(BaseForm):
     """An evidence file: the content is checked by registry.editing.uploads."""
 
-    title = StringField("Tên tài liệu", validators=[
-        Length(max=300, message="Tên tài liệu tối đa %(max)d ký tự.")])
-    category = SelectField("Loại tài liệu")
-    file = FileField("Tệp (PDF, ảnh JPEG/PNG/WebP, DOCX, XLSX)")
+    title = StringField(_l("Tên tài liệu"), validators=[
+        Length(max=300, message=_l("Tên tài liệu tối đa %(max)d ký tự."))])
+    category = SelectField(_l("Loại tài liệu"))
+    file = FileField(_l("Tệp (PDF, ảnh JPEG/PNG/WebP, DOCX, XLSX)"))
 
 
 class ConfirmForm(BaseForm):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from flask_babel import format_datetime
+from flask_babel import format_datetime, gettext as _, lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -19,13 +19,15 @@ from registry.workflow import recognition_label, state_label
 __all__ = ["revision_rows", "format_size"]
 
 ACTION_LABELS = {
-    "create": "Tạo mới", "update": "Cập nhật", "archive": "Lưu trữ",
-    "add_outcome": "Thêm báo cáo kết quả", "add_evidence": "Tải lên tài liệu",
-    "delete_evidence": "Xóa tài liệu",
+    "create": _l("Tạo mới"), "update": _l("Cập nhật"), "archive": _l("Lưu trữ"),
+    "add_outcome": _l("Thêm báo cáo kết quả"), "add_evidence": _l("Tải lên tài liệu"),
+    "delete_evidence": _l("Xóa tài liệu"),
 }
+SOURCE_LABELS = {"web": _l("giao diện web"), "api": "API", "import": _l("nhập tệp"),
+                 "cli": _l("dòng lệnh")}
 # Labels that read better in a history than the interchange ones (which name codes).
-EXTRA_LABELS = {"evidence": "tài liệu", "address": "địa chỉ gốc", "commune_code": "xã, phường",
-                "province_code": "tỉnh, thành phố"}
+EXTRA_LABELS = {"evidence": _l("tài liệu"), "address": _l("địa chỉ gốc"),
+                "commune_code": _l("xã, phường"), "province_code": _l("tỉnh, thành phố")}
 VOCABULARY_OF = {"kind": "kind", "setting": "setting", "lead_organisation": "lead_organisation",
                  "forms": "form", "domains": "domain", "target_groups": "target_group"}
 MAX_SHOWN = 300
@@ -108,11 +110,12 @@ def _value(field: str, value, labels: _Labels) -> str:
 def _outcome(outcome: dict, labels: _Labels) -> str:
     counts = [f"{labels.term('indicator', k)}: {v}" for k, v in outcome.items()
               if k not in ("period", "narrative") and v is not None]
-    return f"kỳ {outcome.get('period')}" + (f" ({', '.join(counts)})" if counts else "")
+    period = _("kỳ %(period)s", period=outcome.get("period"))
+    return period + (f" ({', '.join(counts)})" if counts else "")
 
 
 def _label(field: str) -> str:
-    label = EXTRA_LABELS.get(field) or FIELD_LABELS.get(field) or field
+    label = str(EXTRA_LABELS.get(field) or FIELD_LABELS.get(field) or field)
     return label[:1].upper() + label[1:]
 
 
@@ -134,9 +137,8 @@ def revision_rows(practice, limit: int = 200) -> list[RevisionRow]:
                              _value(c.get("field", ""), c.get("new"), labels))
                    for c in revision.changes or [] if isinstance(c, dict)]
         rows.append(RevisionRow(
-            at=_when(revision.at), who=revision.user.name if revision.user else "Hệ thống",
+            at=_when(revision.at), who=revision.user.name if revision.user else _("Hệ thống"),
             action=ACTION_LABELS.get(revision.action, revision.action),
-            source={"web": "giao diện web", "api": "API", "import": "nhập tệp",
-                    "cli": "dòng lệnh"}.get(revision.source, revision.source),
+            source=SOURCE_LABELS.get(revision.source, revision.source),
             changes=changes))
     return rows

@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from flask import current_app
+from flask_babel import gettext as _, lazy_gettext as _l
 
 # content type -> (label, extension used when the original name lacks a matching one)
 ALLOWED_TYPES = {
@@ -31,12 +32,12 @@ EXTENSIONS = {
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": {".docx"},
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {".xlsx"},
 }
-TYPE_MESSAGE = "Chỉ nhận tệp PDF, ảnh (JPEG, PNG, WebP), Word (DOCX) hoặc Excel (XLSX)."
+TYPE_MESSAGE = _l("Chỉ nhận tệp PDF, ảnh (JPEG, PNG, WebP), Word (DOCX) hoặc Excel (XLSX).")
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f<>:\"|?*]")
 
 
 class UploadError(ValueError):
-    """An upload we refuse; the message is for the user (Vietnamese)."""
+    """An upload we refuse; the message is for the user (interface language)."""
 
 
 @dataclass(frozen=True)
@@ -111,16 +112,16 @@ def max_upload_bytes() -> int:
 def check_upload(file_storage) -> CheckedUpload:
     """Read and check an uploaded file (werkzeug FileStorage); raises UploadError."""
     if file_storage is None or not getattr(file_storage, "filename", None):
-        raise UploadError("Vui lòng chọn tệp để tải lên.")
+        raise UploadError(_("Vui lòng chọn tệp để tải lên."))
     limit = max_upload_bytes()
     data = file_storage.stream.read(limit + 1)
     if len(data) > limit:
-        raise UploadError(f"Tệp quá lớn: tối đa {format_size(limit)}.")
+        raise UploadError(_("Tệp quá lớn: tối đa %(limit)s.", limit=format_size(limit)))
     if not data:
-        raise UploadError("Tệp rỗng, không có nội dung.")
+        raise UploadError(_("Tệp rỗng, không có nội dung."))
     content_type = detect_content_type(data)
     if content_type is None:
-        raise UploadError(TYPE_MESSAGE)
+        raise UploadError(str(TYPE_MESSAGE))
     return CheckedUpload(data=data, content_type=content_type,
                          original_filename=sanitise_filename(file_storage.filename),
                          sha256=hashlib.sha256(data).hexdigest())

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -22,9 +23,9 @@ from registry.vocabularies import VocabularyIndex
 
 bp = Blueprint("editing", __name__)
 
-CONFLICT_MESSAGE = ("Mô hình đã được người khác thay đổi trong lúc bạn sửa. "
-                    "Vui lòng tải lại trang và nhập lại thay đổi.")
-FORM_ERROR_MESSAGE = "Chưa lưu được: vui lòng sửa các mục báo lỗi bên dưới."
+CONFLICT_MESSAGE = _l("Mô hình đã được người khác thay đổi trong lúc bạn sửa. "
+                      "Vui lòng tải lại trang và nhập lại thay đổi.")
+FORM_ERROR_MESSAGE = _l("Chưa lưu được: vui lòng sửa các mục báo lỗi bên dưới.")
 # Statuses from which the editor may still save a draft or send the model for verification.
 DRAFT_STATES = ("draft", "returned")
 
@@ -156,14 +157,15 @@ def practice_form_page(practice: Practice | None):
     except (ConcurrentEditError, StaleDataError):
         db.session.rollback()
         return render_practice_form(form, practice, CONFLICT_MESSAGE, 409)
-    flash({"created": "Đã tạo mô hình.", "updated": "Đã lưu thay đổi.",
-           "unchanged": "Không có thay đổi nào để lưu."}[outcome], "success")
+    flash({"created": _("Đã tạo mô hình."), "updated": _("Đã lưu thay đổi."),
+           "unchanged": _("Không có thay đổi nào để lưu.")}[outcome], "success")
     return redirect(url_for("catalogue.detail", practice_id=saved.id))
 
 
 def render_practice_form(form, practice, message=None, status=200, other_errors=()):
     return render_template("editing/practice_form.html", form=form, practice=practice,
                            message=message, other_errors=list(other_errors),
+                           conflict=message is CONFLICT_MESSAGE,
                            choose_place=choices.may_choose_any_place(current_user),
                            draft_states=DRAFT_STATES), status
 
@@ -176,13 +178,13 @@ def archive(practice_id: int):
     if request.method == "POST" and form.validate():
         archive_practice(practice, user=current_user, source="web")
         db.session.commit()
-        flash("Đã chuyển mô hình vào lưu trữ.", "success")
+        flash(_("Đã chuyển mô hình vào lưu trữ."), "success")
         return redirect(url_for("catalogue.detail", practice_id=practice.id))
     return render_template(
-        "editing/confirm.html", form=form, practice=practice, title="Lưu trữ mô hình",
-        question=f"Chuyển mô hình “{practice.name}” vào lưu trữ? Mô hình sẽ không còn hiển "
-                 "thị trong danh mục; quản trị viên có thể khôi phục.",
-        button="Lưu trữ"), 400 if request.method == "POST" else 200
+        "editing/confirm.html", form=form, practice=practice, title=_("Lưu trữ mô hình"),
+        question=_("Chuyển mô hình “%(name)s” vào lưu trữ? Mô hình sẽ không còn hiển "
+                   "thị trong danh mục; quản trị viên có thể khôi phục.", name=practice.name),
+        button=_("Lưu trữ")), 400 if request.method == "POST" else 200
 
 
 @bp.route("/practices/<int:practice_id>/members", methods=["GET", "POST"])
@@ -193,7 +195,7 @@ def members(practice_id: int):
         form = MembersForm(data={"version": str(practice.version), "members": [
             {"name": m.name, "role": m.role.code if m.role else "", "phone": m.phone}
             for m in practice.core_members]})
-        for _ in range(BLANK_MEMBER_ROWS):
+        for _row in range(BLANK_MEMBER_ROWS):
             form.members.append_entry()
     else:
         form = MembersForm()
@@ -231,7 +233,7 @@ def members(practice_id: int):
     except (ConcurrentEditError, StaleDataError):
         db.session.rollback()
         return render_members(form, practice, CONFLICT_MESSAGE, 409)
-    flash("Đã lưu danh sách lực lượng nòng cốt.", "success")
+    flash(_("Đã lưu danh sách lực lượng nòng cốt."), "success")
     return redirect(url_for("catalogue.detail", practice_id=practice.id) + "#members")
 
 
@@ -315,7 +317,7 @@ def outcome(practice_id: int, period: str | None = None):
         # IntegrityError: the same period was reported by someone else meanwhile.
         db.session.rollback()
         return render_outcome(form, practice, existing, CONFLICT_MESSAGE, 409)
-    flash("Đã lưu báo cáo kết quả.", "success")
+    flash(_("Đã lưu báo cáo kết quả."), "success")
     return redirect(url_for("catalogue.detail", practice_id=practice.id) + "#outcomes")
 
 
