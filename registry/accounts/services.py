@@ -5,7 +5,7 @@ commits once, or rolls back when an AccountError is raised.
 """
 from __future__ import annotations
 
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy import func, select
 
 from registry.accounts.passwords import (
@@ -24,11 +24,11 @@ ROLE_SCOPES = {
     "admin": ("national",),
 }
 ROLE_LABELS = {
-    "officer": "Cán bộ xã, phường",
-    "committee": "Thành viên Ban Chỉ đạo",
-    "reviewer": "Người thẩm định",
-    "trainer": "Giảng viên, báo cáo viên",
-    "admin": "Quản trị",
+    "officer": _l("Cán bộ xã, phường"),
+    "committee": _l("Thành viên Ban Chỉ đạo"),
+    "reviewer": _l("Người thẩm định"),
+    "trainer": _l("Giảng viên, báo cáo viên"),
+    "admin": _l("Quản trị"),
 }
 SCOPE_LABELS = {"commune": "một xã, phường, đặc khu (mã 5 chữ số)",
                 "province": "một tỉnh, thành phố (mã 2 chữ số)",
@@ -71,9 +71,9 @@ def unit_kind(unit: str) -> str | None:
 
 
 def unit_label(unit: str) -> str:
-    """The unit's Vietnamese name for pages and listings."""
+    """The unit's name for pages and listings (place names stay Vietnamese)."""
     if unit == NATIONAL:
-        return "Toàn quốc"
+        return _("Toàn quốc")
     if len(unit) == 2 and (province := db.session.get(Province, unit)) is not None:
         return province.name
     if len(unit) == 5 and (commune := db.session.get(Commune, unit)) is not None:

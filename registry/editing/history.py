@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from registry.editing.uploads import format_size
 from registry.extensions import db
+from registry.i18n import current_locale
 from registry.interchange.records import FIELD_LABELS
 from registry.models.places import Commune, Province
 from registry.models.revisions import Revision
@@ -25,9 +26,21 @@ ACTION_LABELS = {
 }
 SOURCE_LABELS = {"web": _l("giao diện web"), "api": "API", "import": _l("nhập tệp"),
                  "cli": _l("dòng lệnh")}
-# Labels that read better in a history than the interchange ones (which name codes).
-EXTRA_LABELS = {"evidence": _l("tài liệu"), "address": _l("địa chỉ gốc"),
-                "commune_code": _l("xã, phường"), "province_code": _l("tỉnh, thành phố")}
+# Field labels of the history, translated (the interchange's FIELD_LABELS, which name codes
+# and stay Vietnamese, are the fallback for fields added later).
+EXTRA_LABELS = {
+    "evidence": _l("tài liệu"), "address": _l("địa chỉ gốc"), "commune_code": _l("xã, phường"),
+    "province_code": _l("tỉnh, thành phố"), "external_id": _l("mã tham chiếu"),
+    "name": _l("tên mô hình"), "kind": _l("loại mô hình"), "summary": _l("tóm tắt"),
+    "description": _l("mô tả"), "hamlet": _l("thôn/xóm/tổ dân phố"),
+    "setting": _l("loại địa bàn"), "forms": _l("hình thức"), "domains": _l("lĩnh vực"),
+    "target_groups": _l("đối tượng tham gia"), "lead_organisation": _l("cơ quan chủ trì"),
+    "founded_on": _l("ngày thành lập"), "participants": _l("số người tham gia"),
+    "households": _l("số hộ tham gia"), "core_members": _l("lực lượng nòng cốt"),
+    "outcomes": _l("kết quả"), "replicated_from": _l("nhân rộng từ mô hình"),
+    "status": _l("trạng thái"), "recognition_level": _l("cấp công nhận"),
+    "recognised_on": _l("ngày công nhận"),
+}
 VOCABULARY_OF = {"kind": "kind", "setting": "setting", "lead_organisation": "lead_organisation",
                  "forms": "form", "domains": "domain", "target_groups": "target_group"}
 MAX_SHOWN = 300
@@ -58,7 +71,8 @@ class _Labels:
 
     def term(self, vocabulary: str, code) -> str:
         if self._terms is None:
-            self._terms = {(t.vocabulary, t.code): t.label_vi
+            locale = current_locale()
+            self._terms = {(t.vocabulary, t.code): t.label(locale)
                            for t in db.session.scalars(select(Term))}
         return self._terms.get((vocabulary, str(code)), str(code))
 
@@ -85,9 +99,9 @@ def _value(field: str, value, labels: _Labels) -> str:
     if field in ("commune_code", "province_code"):
         return labels.place(field, value)
     if field == "status":
-        return state_label(str(value))
+        return state_label(str(value), current_locale())
     if field == "recognition_level":
-        return recognition_label(str(value))
+        return recognition_label(str(value), current_locale())
     if field == "core_members" and isinstance(value, list):
         return "; ".join(
             " — ".join(p for p in (m.get("name") or "",

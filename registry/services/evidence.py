@@ -6,6 +6,7 @@ once the deletion is committed.
 """
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -15,11 +16,11 @@ from registry.models.practices import Evidence, Practice
 from registry.models.revisions import Revision
 
 CATEGORIES = (
-    ("decision", "Quyết định thành lập, công nhận"),
-    ("regulation", "Quy chế hoạt động"),
-    ("photo", "Hình ảnh"),
-    ("report", "Báo cáo, sơ kết, tổng kết"),
-    ("other", "Tài liệu khác"),
+    ("decision", _l("Quyết định thành lập, công nhận")),
+    ("regulation", _l("Quy chế hoạt động")),
+    ("photo", _l("Hình ảnh")),
+    ("report", _l("Báo cáo, sơ kết, tổng kết")),
+    ("other", _l("Tài liệu khác")),
 )
 CATEGORY_LABELS = dict(CATEGORIES)
 
