@@ -100,10 +100,15 @@ def evidence_rows(app) -> list[Evidence]:
 
 @pytest.fixture(autouse=True)
 def _empty_upload_dir(request):
+    """Each test starts and ends with no stored file (the app, and its directory, are shared
+    with other modules, e.g. the browser test that uploads an attachment)."""
+    def empty():
+        if "app" in request.fixturenames:
+            for path in stored_files(request.getfixturevalue("app")):
+                path.unlink()
+    empty()
     yield
-    if "app" in request.fixturenames:
-        for path in stored_files(request.getfixturevalue("app")):
-            path.unlink()
+    empty()
 
 
 @pytest.mark.parametrize("data,filename", [
