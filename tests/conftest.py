@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, delete, select, text
@@ -118,6 +119,11 @@ def reset_database(app) -> None:
         record_changes(session, ids)
         session.commit()
         db.session.remove()
+    # Evidence rows are gone, so are their files (the upload directory is shared per engine).
+    uploads = Path(app.config["REGISTRY_UPLOAD_DIR"])
+    for stored in (uploads.rglob("*") if uploads.exists() else ()):
+        if stored.is_file():
+            stored.unlink()
 
 
 @pytest.fixture(autouse=True)

@@ -98,19 +98,6 @@ def evidence_rows(app) -> list[Evidence]:
         return rows
 
 
-@pytest.fixture(autouse=True)
-def _empty_upload_dir(request):
-    """Each test starts and ends with no stored file (the app, and its directory, are shared
-    with other modules, e.g. the browser test that uploads an attachment)."""
-    def empty():
-        if "app" in request.fixturenames:
-            for path in stored_files(request.getfixturevalue("app")):
-                path.unlink()
-    empty()
-    yield
-    empty()
-
-
 @pytest.mark.parametrize("data,filename", [
     (EXE, "quyet-dinh.pdf"), (HTML, "bao-cao.pdf"), (PLAIN_ZIP, "quy-che.docx"),
     (b"just text", "anh.png"),
