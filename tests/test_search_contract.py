@@ -449,3 +449,13 @@ def test_a_very_long_description_is_saved_and_searchable(app, search, make_pract
     words = " ".join(f"từ{i} camera" for i in range(150_000))
     make_practice(name="Mô hình dài", description=words + " cuốicùng")
     assert found(app, search, "camera") == {"Mô hình dài"}
+
+
+def test_typed_words_side_by_side_rank_before_scattered_ones(app, search, make_practice):
+    scattered = make_practice(name="Mô hình một",
+                              summary="Phối hợp giáo dục học sinh và thông tin kịp thời")
+    adjacent = make_practice(name="Mô hình hai",
+                             summary="Tuyên truyền về trật tự, an toàn giao thông")
+    in_name = make_practice(name="Đoạn đường tự quản giao thông", summary="Tuần tra")
+    result = search(q="giao thong", sort="relevance")
+    assert [h.practice_id for h in result.hits] == [in_name, adjacent, scattered]

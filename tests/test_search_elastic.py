@@ -129,12 +129,18 @@ def test_every_term_must_match():
     assert len(query["bool"]["filter"]) == 4  # filters: each one required
 
 
-def test_name_matches_then_exact_spellings_rank_first():
-    in_name, spelled = _text("tu quan ")["bool"]["should"]
+def test_name_matches_then_neighbouring_words_then_exact_spellings_rank_first():
+    in_name, spelled, pair_in_name, pair = _text("tu quan ")["bool"]["should"]
     assert in_name["constant_score"]["boost"] > spelled["constant_score"]["boost"] > 0
     assert _fields_of(in_name) == {"name.folded"}
     assert _fields_of(spelled) == {"name", "body"}  # the spelling as typed, "tu" not "tự"
     assert len(in_name["constant_score"]["filter"]["bool"]["filter"]) == 2
+    # "tu quan" side by side: a phrase over the folded words, in the name and anywhere.
+    assert (in_name["constant_score"]["boost"] > pair_in_name["constant_score"]["boost"]
+            > pair["constant_score"]["boost"] > spelled["constant_score"]["boost"])
+    assert pair["constant_score"]["filter"]["multi_match"] == {
+        "query": "tu quan", "fields": ["name.folded", "body.folded"], "type": "phrase"}
+    assert _fields_of(pair_in_name) == {"name.folded"}
 
 
 def test_last_word_is_a_prefix():

@@ -114,7 +114,11 @@ def document(practice, replications: int = 0) -> dict:
 
 # --- search bodies ---------------------------------------------------------------------
 
-IN_NAME_SCORE = 2  # every term found in the name: the first two tiers of relevance
+# Relevance scores, the same as the SQL backend's (registry/search/sql.py): constant-score
+# clauses add up, so both backends order a result identically (ties by id).
+IN_NAME_SCORE = 1000  # every term found in the name
+PAIR_IN_NAME_SCORE = 50  # each pair of neighbouring typed words side by side in the name
+PAIR_SCORE = 20  # ... side by side anywhere
 EXACT_SCORE = 1  # every term found spelt exactly as typed (marks included)
 BUCKETS = 10_000  # terms aggregation size: above any vocabulary, province or year list
 ALL_YEARS = "all_years"
@@ -153,20 +157,20 @@ def term_query(term: Term, name_only: bool = False) -> dict:
 
 def text_query(parsed: ParsedQuery) -> dict | None:
     """Every term must match (a filter); the score ranks as the SQL backend does: all terms
-    in the name first, then exact spellings, each tier in id order."""
+    in the name, neighbouring typed words side by side, exact spellings; ties in id order."""
     if parsed.empty:
         return None
     in_name = [term_query(t, name_only=True) for t in parsed.terms]
     spelled = [_any([atom_query(a) for a in t.exact]) for t in parsed.terms]
-    return {"bool": {
-        "filter": [term_query(t) for t in parsed.terms],
-        "should": [
-            {"constant_score": {"filter": {"bool": {"filter": in_name}},
-                                "boost": IN_NAME_SCORE}},
-            {"constant_score": {"filter": {"bool": {"filter": spelled}},
-                                "boost": EXACT_SCORE}},
-        ],
-    }}
+    should = [
+        {"constant_score": {"filter": {"bool": {"filter": in_name}}, "boost": IN_NAME_SCORE}},
+        {"constant_score": {"filter": {"bool": {"filter": spelled}}, "boost": EXACT_SCORE}},
+    ]
+    for pair in parsed.bigrams():
+        should.append({"constant_score": {"filter": atom_query(pair, name_only=True),
+                                          "boost": PAIR_IN_NAME_SCORE}})
+        should.append({"constant_score": {"filter": atom_query(pair), "boost": PAIR_SCORE}})
+    return {"bool": {"filter": [term_query(t) for t in parsed.terms], "should": should}}
 
 
 def visibility_filter(user) -> dict | None:

@@ -78,6 +78,23 @@ class ParsedQuery:
     def atoms(self) -> list[Atom]:
         return [a for t in self.terms for a in t.alternatives]
 
+    def bigrams(self) -> list[Atom]:
+        """Neighbouring typed words as two-word phrases, for ranking by proximity.
+
+        Vietnamese words are written syllable by syllable ("giao thông", "trật tự"), so
+        documents holding the typed syllables side by side are the better answers.
+        """
+        pairs = []
+        for first, second in zip(self.terms, self.terms[1:]):
+            a, b = first.alternatives[0], second.alternatives[0]
+            if len(a.tokens) != 1 or len(b.tokens) != 1:
+                continue
+            if a.field == b.field == "exact":
+                pairs.append(Atom("exact", a.tokens + b.tokens, b.prefix))
+            else:
+                pairs.append(Atom("folded", (fold(a.tokens[0]), fold(b.tokens[0])), b.prefix))
+        return pairs
+
 
 def clean(q: str | None) -> str:
     """Canonical text without control or format characters, capped in length."""

@@ -184,7 +184,9 @@ class SqlSearchBackend:
 
     def _page_by_relevance(self, conn, matches: BitMap, parsed: ParsedQuery, start: int,
                            stop: int) -> list:
-        if parsed.empty:
+        """Order by score, then id: every term in the name (1000), each pair of neighbouring
+        typed words found side by side in the name (50) or anywhere (20), exact spellings (1)."""
+        if parsed.empty or start >= len(matches):
             return list(matches[start:stop])
         in_name = exact = None
         for term in parsed.terms:
@@ -192,19 +194,27 @@ class SqlSearchBackend:
             in_name = names if in_name is None else in_name & names
             spelled = self._term_sets(conn, term.exact, 1)
             exact = spelled if exact is None else exact & spelled
-        in_name &= matches
-        exact &= matches
-        tiers = (in_name & exact, in_name - exact, exact - in_name,
-                 matches - in_name - exact)
-        page = []
-        for tier in tiers:
-            if start < len(tier):
-                page.extend(tier[start:min(stop, len(tier))])
-            start = max(0, start - len(tier))
-            stop = max(0, stop - len(tier))
-            if stop == 0:
-                break
-        return page
+        ids = np.frombuffer(matches.to_array(), dtype=np.uint32).astype(np.int64)
+        score = np.zeros(len(ids), dtype=np.int64)
+
+        def add(weight: int, bitmap: BitMap) -> None:
+            found = bitmap & matches
+            if found:
+                members = np.frombuffer(found.to_array(), dtype=np.uint32)
+                score[np.searchsorted(ids, members)] += weight
+
+        add(1000, in_name)
+        add(1, exact)
+        for pair in parsed.bigrams():
+            pair_in_name, pair_anywhere = self.atom_sets(conn, pair)
+            add(50, pair_in_name)
+            add(20, pair_anywhere)
+        keys = -score * (int(ids[-1]) + 1) + ids  # score descending, then id ascending
+        stop = min(stop, len(ids))
+        chosen = np.argpartition(keys, stop - 1)[:stop] if stop < len(ids) else \
+            np.arange(len(ids))
+        chosen = chosen[np.argsort(keys[chosen], kind="stable")]
+        return ids[chosen[start:stop]].tolist()
 
     # --- the interface --------------------------------------------------------------------------
     def search(self, request: SearchRequest) -> SearchResult:
