@@ -16,6 +16,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(from_environment(Path(app.instance_path)))
     if config:
         app.config.update(config)
+    # JSON as documented (keys in their order) and in UTF-8: "ò" is 2 bytes, not "\u00f2"'s 6.
+    app.json.sort_keys = False
+    app.json.ensure_ascii = False
 
     from registry import database, i18n, web
     database.init_app(app)

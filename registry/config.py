@@ -47,5 +47,4 @@ def from_environment(instance_path: Path) -> dict:
         "BABEL_DEFAULT_LOCALE": "vi",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
         "LANGUAGES": ["vi", "en"],
-        "JSON_SORT_KEYS": False,
     }

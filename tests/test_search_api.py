@@ -134,3 +134,11 @@ def test_reindex_repairs_the_text_tables(app, client, runner, practices):
     with app.app_context():
         assert db.session.execute(text("SELECT count(*) FROM practice_text")).scalar() == 3
     assert client.get("/api/v1/practices?q=hoa+giai").get_json()["total"] == 1
+
+
+def test_json_is_utf8_in_the_documented_key_order(client, make_practice):
+    make_practice(name="Xóm đạo bình yên Giáo xứ Phú Nhai")
+    response = client.get("/api/v1/practices?q=xom+dao")
+    body = response.get_data(as_text=True)
+    assert "Xóm đạo bình yên" in body and "\\u" not in body
+    assert list(response.json) == ["total", "page", "per_page", "hits", "facets"]
