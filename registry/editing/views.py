@@ -40,19 +40,24 @@ def load_practice(practice_id: int, can) -> Practice:
     return practice
 
 
-def apply_record_errors(error: RecordError, fields: dict, fallback: list) -> None:
-    """Put each field error of the write path next to its form field (first letter up)."""
+def apply_record_errors(error: RecordError, locate, fallback: list) -> None:
+    """Put each field error of the write path next to its form field (first letter up);
+    `locate(record_field)` finds the form field, errors it cannot place go to `fallback`."""
     for item in error.errors:
         message = item.message[:1].upper() + item.message[1:]
-        field = fields.get(item.field)
-        if field is None:
-            base = item.field.split("[")[0].split(".")[-1] if "." in item.field \
-                else item.field.split("[")[0]
-            field = fields.get(base)
+        field = locate(item.field)
         if field is not None:
             field.errors = list(field.errors) + [message]
         else:
             fallback.append(message)
+
+
+def practice_field(form, record_field: str):
+    """name / core_members[2].phone -> the form field named like the record key, if any."""
+    fields = form._fields
+    base = record_field.split("[")[0].split(".")[-1] if "." in record_field \
+        else record_field.split("[")[0]
+    return fields.get(record_field) or fields.get(base)
 
 
 def fill_practice_form(form: PracticeForm, practice: Practice) -> None:
@@ -152,7 +157,7 @@ def practice_form_page(practice: Practice | None):
         db.session.commit()
     except RecordError as error:
         db.session.rollback()
-        apply_record_errors(error, dict(form._fields), other_errors)
+        apply_record_errors(error, lambda f: practice_field(form, f), other_errors)
         return render_practice_form(form, practice, FORM_ERROR_MESSAGE, 400, other_errors)
     except (ConcurrentEditError, StaleDataError):
         db.session.rollback()
@@ -221,20 +226,19 @@ def members(practice_id: int):
         db.session.commit()
     except RecordError as error:
         db.session.rollback()
-        for item in error.errors:
-            row = _row_of(item.field, kept)
-            target = getattr(row, item.field.rsplit(".", 1)[-1], None) if row else None
-            message = item.message[:1].upper() + item.message[1:]
-            if target is not None:
-                target.errors = list(target.errors) + [message]
-            else:
-                other_errors.append(message)
+        apply_record_errors(error, lambda f: _member_field(f, kept), other_errors)
         return render_members(form, practice, FORM_ERROR_MESSAGE, 400, other_errors)
     except (ConcurrentEditError, StaleDataError):
         db.session.rollback()
         return render_members(form, practice, CONFLICT_MESSAGE, 409)
     flash(_("Đã lưu danh sách lực lượng nòng cốt."), "success")
     return redirect(url_for("catalogue.detail", practice_id=practice.id) + "#members")
+
+
+def _member_field(field: str, rows: list):
+    """core_members[3].phone -> the phone field of the third member row that was sent."""
+    row = _row_of(field, rows)
+    return getattr(row, field.rsplit(".", 1)[-1], None) if row else None
 
 
 def _row_of(field: str, rows: list):
@@ -305,13 +309,7 @@ def outcome(practice_id: int, period: str | None = None):
         db.session.commit()
     except RecordError as error:
         db.session.rollback()
-        for item in error.errors:
-            target = outcome_field(form, item.field)
-            message = item.message[:1].upper() + item.message[1:]
-            if target is not None:
-                target.errors = list(target.errors) + [message]
-            else:
-                other_errors.append(message)
+        apply_record_errors(error, lambda f: outcome_field(form, f), other_errors)
         return render_outcome(form, practice, existing, FORM_ERROR_MESSAGE, 400, other_errors)
     except (ConcurrentEditError, StaleDataError, IntegrityError):
         # IntegrityError: the same period was reported by someone else meanwhile.
