@@ -72,6 +72,24 @@ def test_token_authenticates_the_api_and_records_use(app, probe_app, client, mak
     assert token_rows(app)[0].last_used_at is not None
 
 
+def test_last_use_is_recorded_at_most_once_a_minute(app, probe_app, client, make_user, login):
+    from datetime import timedelta
+    login(client, make_user(email="a@example.vn"))
+    plain = new_token_via_profile(client)
+    api = probe_app.test_client()
+    headers = {"Authorization": f"Bearer {plain}"}
+    assert api.get("/api/v1/_whoami", headers=headers).status_code == 200
+    first = token_rows(app)[0].last_used_at
+    assert api.get("/api/v1/_whoami", headers=headers).status_code == 200
+    assert token_rows(app)[0].last_used_at == first  # a read did not become a write
+    with app.app_context():
+        token = db.session.scalar(select(ApiToken))
+        token.last_used_at = first - timedelta(minutes=2)
+        db.session.commit()
+    assert api.get("/api/v1/_whoami", headers=headers).status_code == 200
+    assert token_rows(app)[0].last_used_at > first - timedelta(minutes=2)
+
+
 @pytest.mark.parametrize("header", [None, "Bearer", "Bearer rg_notatoken", "Basic YTpi",
                                     "Bearer  "])
 def test_missing_or_bad_token_is_401_json(probe_app, header):

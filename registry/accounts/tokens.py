@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta, timezone
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -14,6 +15,9 @@ from registry.models.practices import utcnow
 
 TOKEN_PREFIX = "rg_"
 PREFIX_LENGTH = 11  # "rg_" and 8 characters: enough to tell tokens apart in a list
+# "Last used" is shown to the minute; recording it more often would turn every API read
+# into a write transaction.
+LAST_USE_RESOLUTION = timedelta(minutes=1)
 
 
 def hash_token(plain: str) -> str:
@@ -51,6 +55,11 @@ def user_for_token(plain: str) -> User | None:
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(plain)))
     if token is None or token.revoked_at is not None or not token.user.active:
         return None
-    token.last_used_at = utcnow()
-    db.session.flush()
+    now = utcnow()
+    last = token.last_used_at
+    if last is not None and last.tzinfo is None:  # SQLite returns naive UTC datetimes
+        last = last.replace(tzinfo=timezone.utc)
+    if last is None or now - last >= LAST_USE_RESOLUTION:
+        token.last_used_at = now
+        db.session.flush()
     return token.user

@@ -28,9 +28,10 @@ def bearer_token() -> str | None:
 def api_user():
     """The User the request's bearer token belongs to, or None (no, bad or revoked token).
 
-    The answer is kept for the request. Recording the token's last use is its own small
-    transaction, committed before the view runs, so a view that fails and rolls back does
-    not lose it and a read-only view need not commit.
+    The answer is kept for the request. Recording the token's last use (at most once a
+    minute, see tokens.LAST_USE_RESOLUTION) is its own small transaction, committed before
+    the view runs, so a view that fails and rolls back does not lose it and a read-only view
+    need not commit.
     """
     if "api_user" not in g:
         plain = bearer_token()
