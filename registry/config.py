@@ -37,7 +37,6 @@ def from_environment(instance_path: Path) -> dict:
         "MAX_CONTENT_LENGTH": int(os.environ.get("REGISTRY_MAX_UPLOAD_BYTES",
                                                  10 * 1024 * 1024)) + 1024 * 1024,
         "REGISTRY_PER_PAGE": 20,
-        "REGISTRY_INACTIVE_AFTER_DAYS": 540,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("REGISTRY_SECURE_COOKIES", "") == "1",

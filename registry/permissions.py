@@ -113,22 +113,3 @@ def can_view_evidence(user, practice) -> bool:
 
 def can_manage_users(user) -> bool:
     return is_admin(user)
-
-
-def can_manage_vocabularies(user) -> bool:
-    return is_admin(user)
-
-
-def personal_data_scope(user):
-    """For queries over many models: None if the user may see all personal data, else the
-    (commune codes, province codes) whose personal data they may see."""
-    if is_admin(user):
-        return None
-    communes, provinces = set(), set()
-    for g in _grants(user):
-        if g.role not in ("officer", "committee"):
-            continue
-        if g.unit == NATIONAL and g.role == "committee":
-            return None
-        (communes if len(g.unit) == 5 else provinces).add(g.unit)
-    return communes, provinces

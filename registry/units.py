@@ -26,6 +26,17 @@ def _short(name: str) -> str:
     return " ".join(words[drop:]) if 0 < drop < len(words) else name
 
 
+def _name_unit(row, source):
+    """Copy a unit's official name and type, with its matching and sorting keys; add it."""
+    row.name = source.name
+    row.short_name = _short(source.name)
+    row.division_type = source.division_type.value
+    row.name_key = match_key(row.short_name)
+    row.sort_key = collation_key(row.short_name)
+    db.session.add(row)
+    return row
+
+
 def load_units() -> tuple[int, int]:
     """Insert or refresh all current provinces and communes from `vietnam-provinces`."""
     from vietnam_provinces import Province as VpProvince
@@ -34,25 +45,13 @@ def load_units() -> tuple[int, int]:
     provinces = {p.code: p for p in db.session.scalars(select(Province))}
     for source in VpProvince.iter_all():
         code = "%02d" % int(source.code)
-        row = provinces.get(code) or Province(code=code)
-        row.name = source.name
-        row.short_name = _short(source.name)
-        row.division_type = source.division_type.value
-        row.name_key = match_key(row.short_name)
-        row.sort_key = collation_key(row.short_name)
-        db.session.add(row)
+        _name_unit(provinces.get(code) or Province(code=code), source)
     db.session.flush()
     communes = {c.code: c for c in db.session.scalars(select(Commune))}
     for source in VpWard.iter_all():
         code = "%05d" % int(source.code)
-        row = communes.get(code) or Commune(code=code)
-        row.name = source.name
-        row.short_name = _short(source.name)
-        row.division_type = source.division_type.value
+        row = _name_unit(communes.get(code) or Commune(code=code), source)
         row.province_code = "%02d" % int(source.province_code)
-        row.name_key = match_key(row.short_name)
-        row.sort_key = collation_key(row.short_name)
-        db.session.add(row)
     db.session.flush()
     return (db.session.scalar(select(func.count()).select_from(Province)),
             db.session.scalar(select(func.count()).select_from(Commune)))
@@ -195,11 +194,3 @@ def _resolve_legacy(ward: str, district: str, province: str) -> Resolution:
         return Resolution(legacy=True, problem=f"không khớp được “{new.ward}” với danh mục"
                                                " đơn vị hành chính hiện nay", candidates=found)
     return Resolution(commune_code=found[0], legacy=True)
-
-
-def commune_choices(province_code: str | None = None) -> list[Commune]:
-    """Communes in alphabetical order, optionally of one province."""
-    query = select(Commune).order_by(Commune.sort_key)
-    if province_code:
-        query = query.where(Commune.province_code == province_code)
-    return list(db.session.scalars(query))

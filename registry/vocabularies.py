@@ -95,10 +95,6 @@ class VocabularyIndex:
         self._remember(term)
         return term
 
-    def terms(self, vocabulary: str) -> list[Term]:
-        return sorted((t for t in self.by_id.values() if t.vocabulary == vocabulary),
-                      key=lambda t: (t.position, t.id))
-
 
 def _free_code(vocabulary: str, base: str) -> str:
     code, n = base, 1

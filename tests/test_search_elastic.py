@@ -13,7 +13,6 @@ import uuid
 from datetime import date
 
 import pytest
-from sqlalchemy import select
 
 from registry.extensions import db
 from registry.models.accounts import Grant, User

@@ -1,9 +1,7 @@
 """Administrators extend vocabularies from the command line: add, confirm, merge."""
-from sqlalchemy import select
 
 from registry.extensions import db
 from registry.models.practices import Practice
-from registry.models.vocab import Term
 from registry.vocabularies import VocabularyIndex
 
 
