@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from registry import permissions
 from registry.extensions import db
@@ -25,7 +27,10 @@ def index():
 
 @bp.get("/practices/<int:practice_id>")
 def detail(practice_id: int):
-    practice = db.session.get(Practice, practice_id)
+    # Replications are listed with their place: loaded together, not one query per row.
+    practice = db.session.scalar(select(Practice).where(Practice.id == practice_id).options(
+        selectinload(Practice.replications).selectinload(Practice.commune),
+        selectinload(Practice.replications).selectinload(Practice.province)))
     if practice is None or not permissions.can_view_practice(current_user, practice):
         abort(404)
     return render_template("catalogue/detail.html", practice=practice)
