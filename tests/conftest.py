@@ -18,7 +18,7 @@ from registry import create_app
 from registry.extensions import db
 
 PG_ADMIN_URL = os.environ.get("REGISTRY_TEST_POSTGRES_URL",
-                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+                              "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 ENGINES = [e for e in os.environ.get("REGISTRY_TEST_ENGINES", "sqlite,postgresql").split(",")
            if e]
 # Tables whose rows are reference data loaded once per session (kept between tests), and the
