@@ -1,7 +1,16 @@
-"""Who may do what, answered in one place; views, templates, the API and exports all ask here.
+"""Who may do what, each rule written once: a row check and a search filter from the same rule.
 
 A grant is a role on a unit: a commune code (5 digits), a province code (2 digits) or
 "national". A grant on a province covers every commune in it; "national" covers everything.
+
+Each action of POLICY is a list of rules; a rule gives, for a user, the `Scope` of models it
+lets them act on (some states, in some units). Everything else is derived from that one
+answer, so the row check and the query cannot drift apart:
+
+- `allows(user, action, practice)` — may this user do it to this model? (`scope.contains`)
+- `scope(user, action)` — which models? `practice_clause(scope)` turns it into an SQLAlchemy
+  clause; the search backends turn the same object into a bitmap (registry.search.facet_index)
+  or an Elasticsearch filter (registry.search.elastic_mapping.scope_filter).
 
 The rules, by role (tests/test_permissions.py holds the same table, scope by scope):
 
@@ -16,15 +25,61 @@ The rules, by role (tests/test_permissions.py holds the same table, scope by sco
 (*) a commune, a province or "national".
 
 Public models (registered, nominated, approved) are seen by everyone, signed in or not.
-Inactive accounts hold no rights.
+Archived models are edited by administrators only. Inactive accounts hold no rights.
 """
 from __future__ import annotations
 
-from registry.models.accounts import NATIONAL
-from registry.workflow import PUBLIC_STATES
+from dataclasses import dataclass
 
-# Roles whose grants give a say over the models of their area.
-JURISDICTION_ROLES = ("officer", "committee", "reviewer")
+from registry.models.accounts import NATIONAL
+from registry.workflow import PUBLIC_STATES, STATES
+
+NOT_ARCHIVED = frozenset(s.code for s in STATES if s.code != "archived")
+
+
+@dataclass(frozen=True)
+class Area:
+    """Models in `states` (None: any state) whose commune or province is in `units` (None:
+    anywhere)."""
+
+    states: frozenset[str] | None = None
+    units: frozenset[str] | None = None
+
+    def contains(self, practice) -> bool:
+        return ((self.states is None or practice.status in self.states)
+                and self.covers_place(practice.commune_code, practice.province_code))
+
+    def covers_place(self, commune_code: str | None, province_code: str | None) -> bool:
+        return self.units is None or commune_code in self.units or province_code in self.units
+
+    @property
+    def communes(self) -> frozenset[str]:
+        return frozenset(u for u in self.units or () if len(u) == 5)
+
+    @property
+    def provinces(self) -> frozenset[str]:
+        return frozenset(u for u in self.units or () if len(u) != 5)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The models a user may act on: the union of some areas (none at all: nothing)."""
+
+    areas: tuple[Area, ...] = ()
+
+    @property
+    def everything(self) -> bool:
+        return any(a.states is None and a.units is None for a in self.areas)
+
+    @property
+    def empty(self) -> bool:
+        return not self.areas
+
+    def contains(self, practice) -> bool:
+        return practice is not None and any(a.contains(practice) for a in self.areas)
+
+    def covers_place(self, commune_code: str | None, province_code: str | None) -> bool:
+        return any(a.covers_place(commune_code, province_code) for a in self.areas)
 
 
 def _grants(user):
@@ -35,6 +90,76 @@ def _grants(user):
     return getattr(user, "grants", ())
 
 
+# --- rules: each gives the areas it opens to a user ---------------------------------------
+
+@dataclass(frozen=True)
+class Anyone:
+    """Everyone, signed in or not, for models in these states."""
+
+    states: frozenset[str]
+
+    def areas(self, user) -> list[Area]:
+        return [Area(self.states)]
+
+
+@dataclass(frozen=True)
+class Granted:
+    """Holders of one of `roles`, for models in their granted units (and in `states`)."""
+
+    roles: tuple[str, ...]
+    states: frozenset[str] | None = None
+
+    def areas(self, user) -> list[Area]:
+        units = {g.unit for g in _grants(user) if g.role in self.roles}
+        if not units:
+            return []
+        return [Area(self.states, None if NATIONAL in units else frozenset(units))]
+
+
+def Administrators(states: frozenset[str] | None = None) -> Granted:  # noqa: N802 (a rule)
+    """Administrators, everywhere (their grant is national)."""
+    return Granted(("admin",), states)
+
+
+POLICY: dict[str, tuple] = {
+    "view": (Anyone(frozenset(PUBLIC_STATES)), Administrators(),
+             Granted(("officer", "committee", "reviewer"))),
+    "view_personal_data": (Administrators(), Granted(("officer", "committee"))),
+    "edit": (Administrators(), Granted(("officer",), NOT_ARCHIVED)),
+    "archive": (Administrators(NOT_ARCHIVED), Granted(("officer",), NOT_ARCHIVED)),
+    # Registering a model: only the place matters (states are not asked).
+    "create": (Administrators(), Granted(("officer",))),
+}
+
+
+def scope(user, action: str) -> Scope:
+    """The models `user` may `action` (the union of the action's rules)."""
+    return Scope(tuple(area for rule in POLICY[action] for area in rule.areas(user)))
+
+
+def allows(user, action: str, practice) -> bool:
+    return scope(user, action).contains(practice)
+
+
+def practice_clause(which: Scope):
+    """The scope as an SQLAlchemy WHERE clause on Practice."""
+    from sqlalchemy import and_, false, or_, true
+
+    from registry.models.practices import Practice
+    parts = []
+    for area in which.areas:
+        conditions = []
+        if area.states is not None:
+            conditions.append(Practice.status.in_(sorted(area.states)))
+        if area.units is not None:
+            conditions.append(or_(Practice.commune_code.in_(sorted(area.communes)),
+                                  Practice.province_code.in_(sorted(area.provinces))))
+        parts.append(and_(*conditions) if conditions else true())
+    return or_(*parts) if parts else false()
+
+
+# --- the questions pages, templates, the API and exports ask -------------------------------
+
 def has_role(user, role: str) -> bool:
     return any(g.role == role for g in _grants(user))
 
@@ -43,39 +168,13 @@ def is_admin(user) -> bool:
     return has_role(user, "admin")
 
 
-def unit_covers(unit: str, commune_code: str, province_code: str) -> bool:
-    """Does a grant's unit include the commune?"""
-    return unit == NATIONAL or unit == commune_code or unit == province_code
-
-
-def covers(user, commune_code: str, province_code: str, roles) -> bool:
-    """Does the user hold one of `roles` on a unit containing the commune?"""
-    return any(g.role in roles and unit_covers(g.unit, commune_code, province_code)
-               for g in _grants(user))
-
-
-def is_own_officer(user, practice) -> bool:
-    """An officer of the model's own commune (province-wide officer grants are not given)."""
-    return covers(user, practice.commune_code, practice.province_code, ("officer",))
-
-
-def is_covering_committee(user, practice) -> bool:
-    return covers(user, practice.commune_code, practice.province_code, ("committee",))
-
-
 def can_view_practice(user, practice) -> bool:
-    """Public states for everyone; drafts and the rest for the model's own area."""
-    if practice.status in PUBLIC_STATES:
-        return True
-    return (is_admin(user) or is_own_officer(user, practice)
-            or covers(user, practice.commune_code, practice.province_code,
-                      ("committee", "reviewer")))
+    return allows(user, "view", practice)
 
 
 def can_view_personal_data(user, practice) -> bool:
     """Core members' names and phones: own officers, covering committees, administrators."""
-    return is_admin(user) or is_own_officer(user, practice) or is_covering_committee(
-        user, practice)
+    return allows(user, "view_personal_data", practice)
 
 
 def can_create_practice(user, commune_code: str | None = None,
@@ -84,22 +183,18 @@ def can_create_practice(user, commune_code: str | None = None,
 
     Without a commune: may the user register models somewhere (shows the "new" link)?
     """
-    if is_admin(user):
-        return True
+    where = scope(user, "create")
     if commune_code is None:
-        return has_role(user, "officer")
-    return covers(user, commune_code, province_code or "", ("officer",))
+        return not where.empty
+    return where.covers_place(commune_code, province_code or "")
 
 
 def can_edit_practice(user, practice) -> bool:
-    """The model's own officers keep it up to date; archived models only administrators."""
-    if practice.status == "archived":
-        return is_admin(user)
-    return is_admin(user) or is_own_officer(user, practice)
+    return allows(user, "edit", practice)
 
 
 def can_archive_practice(user, practice) -> bool:
-    return practice.status != "archived" and can_edit_practice(user, practice)
+    return allows(user, "archive", practice)
 
 
 def can_view_revisions(user, practice) -> bool:

@@ -14,13 +14,14 @@ from datetime import date
 
 import pytest
 
+from registry import permissions
 from registry.extensions import db
 from registry.models.accounts import Grant, User
 from registry.search import elastic, get_backend
 from registry.search.base import FACETS, SearchRequest
 from registry.search.elastic_mapping import (
     build_search, document, hit_from_source, index_mappings, index_settings, text_query,
-    visibility_filter,
+    scope_filter, visibility_filter,
 )
 from registry.search.query import parse_query
 
@@ -219,14 +220,19 @@ def test_paging_sorting_and_highlight():
 
 
 def test_visibility_follows_the_permissions():
-    public = {"terms": {"status": ["registered", "nominated", "approved"]}}
+    public = {"terms": {"status": ["approved", "nominated", "registered"]}}
     assert visibility_filter(None) == public
     assert visibility_filter(_user(("trainer", "national"))) == public
     assert visibility_filter(_user(("admin", "national"))) is None
     assert visibility_filter(_user(("committee", "national"))) is None
     officer = visibility_filter(_user(("officer", "00070"), ("reviewer", "01")))
-    assert officer["bool"]["should"] == [public, {"terms": {"commune": ["00070"]}},
-                                         {"terms": {"province": ["01"]}}]
+    assert officer["bool"]["should"] == [public, {"bool": {"should": [
+        {"terms": {"commune": ["00070"]}}, {"terms": {"province": ["01"]}}],
+        "minimum_should_match": 1}}]
+    # Officers edit their commune's models unless archived: both conditions of one area.
+    edit = scope_filter(permissions.scope(_user(("officer", "00070")), "edit"))
+    assert edit["bool"]["filter"][1] == {"terms": {"commune": ["00070"]}}
+    assert "archived" not in edit["bool"]["filter"][0]["terms"]["status"]
 
 
 def test_visibility_is_applied_in_the_query_so_counts_respect_it():

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from markupsafe import escape
 
+from registry import permissions
 from registry.markdown import plain_text
 from registry.search.base import FACETS, Hit, SearchRequest
 from registry.search.query import Atom, ParsedQuery, Term, parse_query
-from registry.search.visibility import view_scope
 from registry.text import canonical
-from registry.workflow import PUBLIC_STATES
 
 # Keyword fields holding codes, one per facet of registry.search.base.FACETS except the year,
 # which is an integer so that founded_from/founded_to become a range query.
@@ -174,18 +173,27 @@ def text_query(parsed: ParsedQuery) -> dict | None:
 
 
 def visibility_filter(user) -> dict | None:
-    """The models a viewer may find (registry.search.visibility.view_scope): public states,
-    plus every state in their units; None when the viewer may see everything."""
-    scope = view_scope(user)
-    if scope is None:
+    """The models a viewer may find (the "view" rule of registry.permissions); None when the
+    viewer may see everything."""
+    return scope_filter(permissions.scope(user, "view"))
+
+
+def scope_filter(scope: permissions.Scope) -> dict | None:
+    """A permissions.Scope as a filter: any of its areas (states and units); None for all."""
+    if scope.everything:
         return None
-    communes, provinces = scope
-    should: list[dict] = [{"terms": {"status": list(PUBLIC_STATES)}}]
-    if communes:
-        should.append({"terms": {"commune": sorted(communes)}})
-    if provinces:
-        should.append({"terms": {"province": sorted(provinces)}})
-    return _any(should)
+    areas = []
+    for area in scope.areas:
+        conditions = []
+        if area.states is not None:
+            conditions.append({"terms": {"status": sorted(area.states)}})
+        if area.units is not None:
+            units = [{"terms": {field: sorted(codes)}} for field, codes in
+                     (("commune", area.communes), ("province", area.provinces)) if codes]
+            conditions.append(_any(units) if units else {"match_none": {}})
+        areas.append(conditions[0] if len(conditions) == 1 else
+                     {"bool": {"filter": conditions}})
+    return _any(areas) if areas else {"match_none": {}}
 
 
 def selection_filters(request: SearchRequest) -> dict[str, dict]:

@@ -145,18 +145,19 @@ class FacetIndex:
 
     # --- answering ----------------------------------------------------------------------------
     def visible(self, scope) -> BitMap:
-        """Ids a viewer may see: public states, plus everything in `scope` (see visibility)."""
-        public = BitMap()
-        for state in PUBLIC_STATES:
-            public |= self.values["status"].get(state, BitMap())
-        if scope is None:
+        """Ids in a permissions.Scope (the models a viewer may see), as a bitmap."""
+        if scope.everything:
             return BitMap(self.all)
-        communes, provinces = scope
-        for code in communes:
-            public |= self.values["commune"].get(code, BitMap())
-        for code in provinces:
-            public |= self.values["province"].get(code, BitMap())
-        return public
+        result = BitMap()
+        for area in scope.areas:
+            ids = self.all if area.states is None else BitMap.union(
+                BitMap(), *(self.values["status"].get(s, BitMap()) for s in area.states))
+            if area.units is not None:
+                ids = ids & BitMap.union(
+                    BitMap(), *(self.values["commune"].get(c, BitMap()) for c in area.communes),
+                    *(self.values["province"].get(p, BitMap()) for p in area.provinces))
+            result |= ids
+        return result
 
     def value_bitmap(self, facet: str, value: str) -> BitMap:
         if facet == "has_replications":

@@ -14,6 +14,7 @@ import numpy as np
 from pyroaring import BitMap
 from sqlalchemy import func, select, text
 
+from registry import permissions
 from registry.extensions import db
 from registry.models.practices import Practice
 from registry.models.search_log import SearchChange
@@ -24,7 +25,6 @@ from registry.search.changes import current_generation
 from registry.search.facet_index import FacetIndex
 from registry.search.highlight import Matcher, mark, snippet
 from registry.search.query import Atom, ParsedQuery, parse_query
-from registry.search.visibility import view_scope
 from registry.text import fold
 
 REBUILD_AFTER = 20_000  # changed practices beyond which a full rebuild is cheaper
@@ -222,7 +222,7 @@ class SqlSearchBackend:
             self.sync()
             conn = db.session.connection()
             parsed = parse_query(request.q, self.abbreviations)
-            base = self.facets.visible(view_scope(request.viewer))
+            base = self.facets.visible(permissions.scope(request.viewer, "view"))
             if not parsed.empty:
                 base &= self._text_matches(conn, parsed)
             chosen = self.facets.selections(request)
