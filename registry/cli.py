@@ -6,7 +6,7 @@ from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
 from flask_migrate import upgrade
 
-from registry.extensions import db
+from registry.services.uow import unit_of_work
 
 
 def _create_app():
@@ -24,8 +24,8 @@ def main() -> None:
 def load_units_command() -> None:
     """Load the current 34 provinces and 3,321 communes (offline, from vietnam-provinces)."""
     from registry.units import load_units
-    provinces, communes = load_units()
-    db.session.commit()
+    with unit_of_work(source="cli"):
+        provinces, communes = load_units()
     click.echo(f"Đã nạp {provinces} tỉnh, thành phố và {communes} xã, phường, đặc khu.")
 
 
@@ -34,8 +34,8 @@ def load_units_command() -> None:
 def load_vocabularies_command() -> None:
     """Load or refresh the seeded vocabularies and abbreviations from seed/."""
     from registry.vocabularies import load_seed_vocabularies
-    added = load_seed_vocabularies()
-    db.session.commit()
+    with unit_of_work(source="cli"):
+        added = load_seed_vocabularies()
     click.echo("Đã nạp danh mục: " + ", ".join(f"{k} +{v}" for k, v in added.items()))
 
 

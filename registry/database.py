@@ -33,4 +33,3 @@ def init_app(app: Flask) -> None:
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
     with app.app_context():
         changes.install(db.session.session_factory)
-        changes.install_derivations(db.session.session_factory)

@@ -10,7 +10,8 @@ from flask.cli import with_appcontext
 from sqlalchemy import delete, func, select, update
 
 from registry.extensions import db
-from registry.interchange.records import validate_record
+from registry.services.uow import unit_of_work
+from registry.services.reference import check_record
 from registry.models.places import Commune
 from registry.models.practices import INDICATORS, Practice
 from registry.search.changes import record_changes
@@ -139,7 +140,7 @@ def generate_demo(count: int = DEFAULT_COUNT, seed: int = DEFAULT_SEED) -> dict[
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     ensure_transaction()
     for raw, status in demo_records(count, seed):
-        record = validate_record(raw, vocab, allow_new_kinds=False, allow_workflow=True)
+        record = check_record(raw, vocab=vocab, allow_new_kinds=False, allow_workflow=True)
         record["status"] = status
         practice, outcome = upsert_by_external_id(record, source="demo", vocab=vocab,
                                                   is_demo=True)
@@ -174,17 +175,13 @@ def remove_demo() -> int:
 @with_appcontext
 def demo_command(count: int, seed: int, remove: bool) -> None:
     """Generate deterministic demo models on real communes, or remove them all."""
-    try:
-        if remove:
+    if remove:
+        with unit_of_work(source="demo"):
             removed = remove_demo()
-            db.session.commit()
-            click.echo(f"Đã xóa {removed} mô hình minh họa.")
-            return
+        click.echo(f"Đã xóa {removed} mô hình minh họa.")
+        return
+    with unit_of_work(source="demo"):
         counts = generate_demo(count, seed)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     click.echo(f"Mô hình minh họa: tạo mới {counts['created']}, cập nhật {counts['updated']}, "
                f"không đổi {counts['unchanged']}.")
 
@@ -193,8 +190,8 @@ def seed_demo_on_setup(demo_count: int) -> None:
     """`registry setup` hook: fill an empty catalogue with demo models."""
     if demo_count <= 0 or db.session.scalar(select(func.count()).select_from(Practice)):
         return
-    counts = generate_demo(demo_count, DEFAULT_SEED)
-    db.session.commit()
+    with unit_of_work(source="demo"):
+        counts = generate_demo(demo_count, DEFAULT_SEED)
     click.echo(f"Đã tạo {counts['created']} mô hình minh họa (xóa bằng: registry demo --remove).")
 
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from registry.models.accounts import NATIONAL
-from registry.workflow import PUBLIC_STATES, STATES
+from registry.domain.workflow import PUBLIC_STATES, STATES
 
 NOT_ARCHIVED = frozenset(s.code for s in STATES if s.code != "archived")
 

@@ -57,18 +57,6 @@ def load_units() -> tuple[int, int]:
             db.session.scalar(select(func.count()).select_from(Commune)))
 
 
-def normalise_code(value, width: int) -> str | None:
-    """A unit code as the zero-padded string the registry stores, or None if not a code."""
-    if value is None or value == "":
-        return None
-    text = str(value).strip()
-    if text.endswith(".0"):  # spreadsheets turn codes into floats
-        text = text[:-2]
-    if not text.isdigit() or len(text) > width:
-        return None
-    return text.zfill(width)
-
-
 @dataclass
 class Resolution:
     """The outcome of resolving an address: a current commune, or why there is none."""

@@ -7,6 +7,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select, update
 
 from registry.extensions import db
+from registry.services.uow import unit_of_work
 from registry.models.practices import (
     CoreMember, Practice, practice_domains, practice_forms, practice_target_groups,
 )
@@ -124,11 +125,10 @@ def list_command(vocabulary: str | None, only_new: bool) -> None:
 
 def _run(action):
     try:
-        message = action()
+        with unit_of_work(source="cli"):
+            message = action()
     except VocabularyError as exc:
-        db.session.rollback()
         raise click.ClickException(str(exc))
-    db.session.commit()
     click.echo(message)
 
 

@@ -167,6 +167,7 @@ def make_practice(app):
 
     Builds the ORM objects directly (a test data builder, not the import path) and commits.
     """
+    from registry.models.places import Commune
     from registry.models.practices import CoreMember, OutcomeReport, Practice
 
     counter = {"n": 0}
@@ -174,12 +175,13 @@ def make_practice(app):
     def make(**fields) -> int:
         counter["n"] += 1
         with app.app_context():
+            commune = db.session.get(Commune, fields.get("commune_code", "00070"))
             practice = Practice(
                 name=fields.get("name", f"Mô hình thử {counter['n']}"),
                 kind=term("kind", fields.get("kind", "tu-phong-tu-quan-tu-bao-ve")),
                 summary=fields.get("summary", ""),
                 description=fields.get("description", ""),
-                commune_code=fields.get("commune_code", "00070"),
+                commune_code=commune.code, province_code=commune.province_code,
                 hamlet=fields.get("hamlet", ""),
                 setting=term("setting", fields["setting"]) if fields.get("setting") else None,
                 lead_organisation=(term("lead_organisation", fields["lead_organisation"])

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from registry.cli import SETUP_HOOKS
 from registry.demo import seed_demo_on_setup
 from registry.extensions import db
-from registry.interchange.records import practice_to_record
+from registry.domain.records import practice_to_record
 from registry.models.places import Commune
 from registry.models.practices import Practice
 from registry.models.search_log import SearchChange

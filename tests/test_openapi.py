@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from registry.interchange.records import IGNORED_KEYS, OUTCOME_KEYS, RECORD_KEYS
+from registry.domain.records import IGNORED_KEYS, OUTCOME_KEYS, RECORD_KEYS
 
 API_PREFIX = "/api/v1"
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}

@@ -142,3 +142,18 @@ def test_json_is_utf8_in_the_documented_key_order(client, make_practice):
     body = response.get_data(as_text=True)
     assert "Xóm đạo bình yên" in body and "\\u" not in body
     assert list(response.json) == ["total", "page", "per_page", "hits", "facets"]
+
+
+def test_page_and_api_answer_an_empty_query_alike(client, make_practice):
+    """One search service: without words both list the catalogue in Vietnamese A–Z order,
+    whatever order was asked, with the same default page size."""
+    for name in ("Đường hoa", "Ấp an toàn", "Dòng tộc", "Bản yên vui", "Xóm đạo"):
+        make_practice(name=name)
+    expected = ["Ấp an toàn", "Bản yên vui", "Dòng tộc", "Đường hoa", "Xóm đạo"]
+    for query in ("", "?sort=relevance"):
+        api = client.get("/api/v1/practices" + query).get_json()
+        assert [hit["name"] for hit in api["hits"]] == expected
+        assert api["per_page"] == 20
+        html = client.get("/practices" + query).get_data(as_text=True)
+        positions = [html.index(name) for name in expected]
+        assert positions == sorted(positions)

@@ -338,7 +338,7 @@ def test_unreachable_index_never_loses_the_database_write(unreachable_app, monke
     monkeypatch.setattr(elastic, "SYNC_BACKOFF", 0.01)
     with unreachable_app.app_context():
         practice = Practice(name="Tổ hòa giải", kind=term("kind", "tu-phong-tu-quan-tu-bao-ve"),
-                            commune_code="00070")
+                            commune_code="00070", province_code="01")
         db.session.add(practice)
         with caplog.at_level(logging.ERROR, logger="registry.search.elastic"):
             db.session.commit()  # the index update fails after its retries; no exception

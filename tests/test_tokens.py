@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from registry import create_app
-from registry.api.auth import api_user, require_token
+from registry.api.auth import current_api_user
+from registry.api.errors import ApiError, error_response
 from registry.extensions import db
 from registry.models.accounts import ApiToken, User
 
@@ -22,9 +23,11 @@ def probe_app(app):
     probe = create_app({**app.config})
 
     @probe.get("/api/v1/_whoami")
-    @require_token
     def whoami():
-        return {"email": api_user().email}
+        try:
+            return {"email": current_api_user(required=True).email}
+        except ApiError as error:
+            return error_response(error.status, error.message, code=error.code)
 
     yield probe
     with probe.app_context():

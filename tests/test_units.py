@@ -4,7 +4,8 @@ from sqlalchemy import func, select
 
 from registry.extensions import db
 from registry.models.places import Commune, Province
-from registry.units import normalise_code, resolve_address
+from registry.domain.records import normalise_code
+from registry.units import resolve_address
 
 
 def test_current_units_are_loaded(app_ctx):

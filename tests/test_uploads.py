@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from registry.editing.uploads import (
+from registry.services.uploads import (
     content_disposition, detect_content_type, download_name, sanitise_filename,
 )
 from registry.extensions import db
@@ -237,7 +237,7 @@ def test_delete_removes_row_and_file(app, officer_client, make_practice):
 
 def test_failed_transaction_leaves_no_file_behind(app, make_practice):
     """The service writes the file last; a rollback afterwards removes it again."""
-    from registry.editing.uploads import CheckedUpload
+    from registry.services.uploads import CheckedUpload
     from registry.services.evidence import delete_evidence, store_evidence
     pid = make_practice(commune_code=OWN)
     checked = CheckedUpload(data=PDF, content_type="application/pdf",

@@ -14,6 +14,7 @@ from registry.accounts.services import (
 )
 from registry.accounts.tokens import create_token
 from registry.extensions import db
+from registry.services.uow import unit_of_work
 from registry.models.accounts import ROLES, User
 
 users = AppGroup("users", help="Tài khoản: tạo, giao vai trò, mã truy cập API (users).")
@@ -36,8 +37,7 @@ DEMO_ACCOUNTS = (
 
 
 def fail(message: str) -> None:
-    """Undo what this command changed, say why in Vietnamese, exit with status 1."""
-    db.session.rollback()
+    """Say why in Vietnamese (the unit of work undid the command's changes), exit 1."""
     click.echo(f"Lỗi: {message}", err=True)
     sys.exit(1)
 
@@ -59,11 +59,11 @@ def read_password(confirm: bool = True) -> str:
 def create_command(email: str, name: str, role: str, unit: str) -> None:
     """Create an account with one role on a unit; the password is read from standard input."""
     try:
-        user = create_user(email, name, read_password())
-        add_grant(user, role, unit)
+        with unit_of_work(source="cli"):
+            user = create_user(email, name, read_password())
+            add_grant(user, role, unit)
     except AccountError as exc:
         fail(exc.message)
-    db.session.commit()
     click.echo(f"Đã tạo tài khoản {user.email} ({role} — {unit}).")
 
 
@@ -74,10 +74,10 @@ def create_command(email: str, name: str, role: str, unit: str) -> None:
 def grant_command(email: str, role: str, unit: str) -> None:
     """Give an account a role on a unit."""
     try:
-        add_grant(get_user(email), role, unit)
+        with unit_of_work(source="cli"):
+            add_grant(get_user(email), role, unit)
     except AccountError as exc:
         fail(exc.message)
-    db.session.commit()
     click.echo(f"Đã giao vai trò {role} trên {unit} cho {email}.")
 
 
@@ -88,10 +88,10 @@ def grant_command(email: str, role: str, unit: str) -> None:
 def revoke_command(email: str, role: str, unit: str) -> None:
     """Take a role on a unit away from an account."""
     try:
-        remove_grant(get_user(email), role, unit)
+        with unit_of_work(source="cli"):
+            remove_grant(get_user(email), role, unit)
     except AccountError as exc:
         fail(exc.message)
-    db.session.commit()
     click.echo(f"Đã thu hồi vai trò {role} trên {unit} của {email}.")
 
 
@@ -101,10 +101,10 @@ def revoke_command(email: str, role: str, unit: str) -> None:
 def token_command(email: str, name: str) -> None:
     """Print a new API token for the account (shown only this once)."""
     try:
-        _, plain = create_token(get_user(email), name)
+        with unit_of_work(source="cli"):
+            _, plain = create_token(get_user(email), name)
     except AccountError as exc:
         fail(exc.message)
-    db.session.commit()
     click.echo("Mã truy cập mới (chỉ hiển thị một lần):", err=True)
     click.echo(plain)
 
@@ -114,10 +114,10 @@ def token_command(email: str, name: str) -> None:
 def reset_password_command(email: str) -> None:
     """Set a temporary password (from standard input) to be changed at the next sign-in."""
     try:
-        reset_password(get_user(email), read_password())
+        with unit_of_work(source="cli"):
+            reset_password(get_user(email), read_password())
     except AccountError as exc:
         fail(exc.message)
-    db.session.commit()
     click.echo(f"Đã đặt mật khẩu tạm thời cho {email}; phải đổi ở lần đăng nhập tới.")
 
 
@@ -143,11 +143,11 @@ def create_demo_accounts(demo_count: int) -> None:
                    "registry users create EMAIL --name TÊN --role admin --unit national")
         return
     created = 0
-    for email, name, role, unit in DEMO_ACCOUNTS:
-        if find_user(email) is None:
-            add_grant(create_user(email, name, DEMO_PASSWORD), role, unit)
-            created += 1
-    db.session.commit()
+    with unit_of_work(source="cli"):
+        for email, name, role, unit in DEMO_ACCOUNTS:
+            if find_user(email) is None:
+                add_grant(create_user(email, name, DEMO_PASSWORD), role, unit)
+                created += 1
     click.echo(f"Tài khoản trình diễn ({created} mới), mật khẩu chung: {DEMO_PASSWORD}")
     for email, _name, role, unit in DEMO_ACCOUNTS:
         click.echo(f"  {email:<20} {role} — {unit}")

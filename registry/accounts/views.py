@@ -23,6 +23,7 @@ from registry.accounts.services import (
 from registry.accounts.tokens import create_token, revoke_token
 from registry.extensions import db
 from registry.models.accounts import ApiToken, User
+from registry.services.uow import unit_of_work
 
 bp = Blueprint("auth", __name__)
 
@@ -42,11 +43,6 @@ def safe_next(target: str | None) -> str:
     return url_for("catalogue.index")
 
 
-def _fail(form: LoginForm, status: int, message: str):
-    db.session.commit()  # keep the failed attempt (the only write of this request)
-    return render_template("auth/login.html", form=form, error=message), status
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated and request.method == "GET":
@@ -60,11 +56,13 @@ def login():
     if ratelimit.is_limited(email, address):
         return render_template("auth/login.html", form=form,
                                error=ratelimit.limited_message()), 429
-    user = authenticate(email, form.password.data)
+    with unit_of_work(source="web"):  # a failed attempt, or a rehashed password
+        user = authenticate(email, form.password.data)
+        if user is None:
+            ratelimit.record_failure(email, address)
     if user is None:
-        ratelimit.record_failure(email, address)
-        return _fail(form, 401, _("Thư điện tử hoặc mật khẩu không đúng."))
-    db.session.commit()  # a rehashed password, if the hash parameters changed
+        return render_template("auth/login.html", form=form,
+                               error=_("Thư điện tử hoặc mật khẩu không đúng.")), 401
     language = session.get("lang")
     session.clear()  # nothing from before the sign-in carries over, but the language
     if language:
@@ -92,12 +90,12 @@ def change_password_view():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            change_password(current_user, form.current_password.data, form.new_password.data)
+            with unit_of_work(current_user, "web"):
+                change_password(current_user, form.current_password.data,
+                                form.new_password.data)
         except AccountError as exc:
-            db.session.rollback()
             getattr(form, exc.field).errors.append(exc.message)
         else:
-            db.session.commit()
             session["pw"] = password_stamp(current_user)
             flash(_("Đã đổi mật khẩu."), "info")
             return redirect(url_for("auth.profile"))
@@ -129,12 +127,11 @@ def create_token_view():
     if not form.validate_on_submit():
         return _render_profile(token_form=form, status=400)
     try:
-        _token, plain = create_token(current_user, form.name.data)
+        with unit_of_work(current_user, "web"):
+            _token, plain = create_token(current_user, form.name.data)
     except AccountError as exc:
-        db.session.rollback()
         form.name.errors.append(exc.message)
         return _render_profile(token_form=form, status=400)
-    db.session.commit()
     # Rendered, not flashed: the session cookie is signed, not encrypted.
     return _render_profile(new_token=plain)
 
@@ -145,11 +142,10 @@ def revoke_token_view(token_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        revoke_token(current_user, token_id)
+        with unit_of_work(current_user, "web"):
+            revoke_token(current_user, token_id)
     except AccountError:
-        db.session.rollback()
         abort(404)
-    db.session.commit()
     flash(_("Đã thu hồi mã truy cập."), "info")
     return redirect(url_for("auth.profile"))
 
@@ -176,12 +172,11 @@ def reset_password_view(user_id: int):
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
-            reset_password(user, form.password.data)
+            with unit_of_work(current_user, "web"):
+                reset_password(user, form.password.data)
         except AccountError as exc:
-            db.session.rollback()
             form.password.errors.append(exc.message)
         else:
-            db.session.commit()
             flash(_("Đã đặt mật khẩu tạm thời cho %(email)s; người dùng phải đổi mật khẩu "
                     "ở lần đăng nhập tới.", email=user.email), "info")
             return redirect(url_for("auth.users"))

@@ -1,16 +1,14 @@
-"""Bearer-token authentication for the API: `api_user()` and the `require_token` decorator.
+"""Bearer-token authentication for the API: `api_user()`, the owner of the request's token.
 
 The API is exempt from CSRF, so it trusts only `Authorization: Bearer <token>`, never the
 browser's session cookie (a cookie would let another site send writes in a user's name).
 """
 from __future__ import annotations
 
-from functools import wraps
-
-from flask import g, jsonify, request
+from flask import g, request
 
 from registry.accounts.tokens import user_for_token
-from registry.extensions import db
+from registry.services.uow import unit_of_work
 
 MISSING = ("Cần gửi mã truy cập hợp lệ trong tiêu đề Authorization: Bearer <mã truy cập> "
            "(tạo mã ở trang Tài khoản).")
@@ -35,27 +33,19 @@ def api_user():
     """
     if "api_user" not in g:
         plain = bearer_token()
-        user = user_for_token(plain) if plain else None
-        if user is not None:
-            db.session.commit()
+        user = None
+        if plain:
+            with unit_of_work(source="api"):
+                user = user_for_token(plain)
         g.api_user = user
     return g.api_user
 
 
-def unauthorized_response():
-    """401 with the API's error shape and a WWW-Authenticate challenge."""
-    message = INVALID if bearer_token() else MISSING
-    response = jsonify({"error": {"code": "unauthorized", "message": message, "fields": {}}})
-    response.status_code = 401
-    response.headers["WWW-Authenticate"] = 'Bearer realm="registry"'
-    return response
-
-
-def require_token(view):
-    """Decorator: answer 401 unless a valid bearer token is sent; `api_user()` is then set."""
-    @wraps(view)
-    def wrapped(*args, **kwargs):
-        if api_user() is None:
-            return unauthorized_response()
-        return view(*args, **kwargs)
-    return wrapped
+def current_api_user(*, required: bool):
+    """The token's owner; a bad token is always 401, a missing one only when required."""
+    from registry.api.errors import ApiError
+    user = api_user()
+    sent = bool(request.headers.get("Authorization"))
+    if user is None and (required or sent):
+        raise ApiError(401, INVALID if sent else MISSING)
+    return user

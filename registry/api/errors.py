@@ -5,6 +5,9 @@ from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from registry.api import bp as api_bp
+from registry.domain.errors import (
+    Conflict, DomainError, Forbidden, Invalid, NotAllowedInState, StaleVersion,
+)
 from registry.extensions import db
 
 # Default code and message for each HTTP status the API answers with.
@@ -44,12 +47,13 @@ class ApiError(Exception):
 
 def error_response(status: int, message: str | None = None, *, code: str | None = None,
                    fields: dict[str, str] | None = None,
-                   headers: dict[str, str] | None = None) -> Response:
-    """The JSON body every API error has, with the given status and headers."""
+                   headers: dict[str, str] | None = None, **extra) -> Response:
+    """The JSON body every API error has, with the given status and headers (`extra` keys
+    join code, message and fields)."""
     default_code, default_message = STATUS_ERRORS.get(status, STATUS_ERRORS[400])
     response = jsonify({"error": {"code": code or default_code,
                                   "message": message or default_message,
-                                  "fields": fields or {}}})
+                                  "fields": fields or {}, **extra}})
     response.status_code = status
     for name, value in (headers or {}).items():
         response.headers[name] = value
@@ -73,6 +77,37 @@ def _handle_api_error(error: ApiError) -> Response:
     _rollback()
     return error_response(error.status, error.message, code=error.code, fields=error.fields,
                           headers=error.headers)
+
+
+def domain_error_response(error: DomainError) -> Response:
+    """Every domain error as the API answers it, decided here once.
+
+    A stale version is 412 when the client sent If-Match, 409 when it sent a body version.
+    """
+    fields: dict[str, str] = {}
+    headers: dict[str, str] = {}
+    status, code, message = error.status, error.code, error.message
+    if isinstance(error, Invalid):
+        message = f"{error.subject} không hợp lệ; xem chi tiết từng trường."
+        fields = {e.field: e.message for e in error.errors}
+    elif isinstance(error, StaleVersion):
+        if error.actual is not None:
+            headers["ETag"] = f'"{error.actual}"'
+        if request.headers.get("If-Match"):
+            status, code = 412, STATUS_ERRORS[412][0]
+        else:
+            fields = {"version": f"Phiên bản hiện tại là {error.actual}." if error.actual
+                      is not None else "Phiên bản đã cũ; hãy đọc lại mô hình."}
+    elif isinstance(error, (Conflict, Forbidden)):
+        fields = error.fields
+    extra = ({"state": error.state, "allowed_actions": error.allowed}
+             if isinstance(error, NotAllowedInState) else {})
+    return error_response(status, message, code=code, fields=fields, headers=headers, **extra)
+
+
+def _handle_domain_error(error: DomainError) -> Response:
+    _rollback()
+    return domain_error_response(error)
 
 
 def _handle_http_exception(error: HTTPException) -> Response:
@@ -101,6 +136,7 @@ def install(bp: Blueprint) -> None:
     before dispatch instead of through the application's error handlers.
     """
     bp.register_error_handler(ApiError, _handle_api_error)
+    bp.register_error_handler(DomainError, _handle_domain_error)
     bp.register_error_handler(HTTPException, _handle_http_exception)
     bp.register_error_handler(500, _handle_unexpected)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 from flask import jsonify
 
 from registry.api import bp
-from registry.interchange.records import INDICATORS, MAX_LENGTH, MAX_INTEGER
+from registry.domain.records import INDICATORS, MAX_LENGTH, MAX_INTEGER
 from registry.search.base import FACET_BY_NAME, LIST_FACETS, MAX_PER_PAGE, SORTS
 from registry.search.params import BOOLEAN_VALUES, MAX_PAGE, MAX_VALUES, YEAR_RANGE
-from registry.workflow import RECOGNITION_LEVELS, STATES
+from registry.domain.workflow import RECOGNITION_LEVELS, STATES
 
 JSON = "application/json"
 
@@ -277,7 +277,9 @@ def _search_parameters() -> list[dict]:
         {"name": "founded_to", "in": "query", "required": False, "schema": year,
          "description": "Năm thành lập đến (≥ founded_from)."},
         {"name": "sort", "in": "query", "required": False,
-         "schema": {"type": "string", "enum": list(SORTS), "default": "relevance"}},
+         "schema": {"type": "string", "enum": list(SORTS), "default": "relevance"},
+         "description": "Thứ tự kết quả; không có từ khóa (q trống) thì luôn theo tên (A–Z), "
+                        "như trang tìm kiếm."},
         {"name": "lang", "in": "query", "required": False,
          "schema": {"type": "string", "enum": ["vi", "en"], "default": "vi"},
          "description": "Ngôn ngữ của nhãn trong kết quả và bộ lọc."},

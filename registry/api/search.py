@@ -5,15 +5,15 @@ from flask import jsonify, request, url_for
 from sqlalchemy import select
 
 from registry.api import bp
-from registry.api.auth import INVALID, api_user
+from registry.api.auth import current_api_user
 from registry.api.errors import ApiError
 from registry.extensions import db
 from registry.models.places import Commune, Province
 from registry.models.practices import Practice
 from registry.models.vocab import Term
-from registry.search import get_backend
-from registry.search.params import SearchArgsError, parse_search_args
-from registry.workflow import recognition_label, state_label
+from registry.search.params import SearchArgsError
+from registry.search.service import prepare_search, search
+from registry.domain.workflow import recognition_label, state_label
 
 LANGUAGES = ("vi", "en")
 
@@ -60,21 +60,18 @@ def load_hits(hits, locale: str) -> list[dict]:
 
 @bp.get("/practices")
 def search_practices():
-    user = api_user()
-    if user is None and request.headers.get("Authorization"):
-        raise ApiError(401, INVALID)
+    user = current_api_user(required=False)
     locale = request.args.get("lang", "vi")
     fields = {} if locale in LANGUAGES else {"lang": "Ngôn ngữ phải là vi hoặc en."}
     try:
-        search_request = parse_search_args(request.args, ignore=("lang",))
+        search_request = prepare_search(request.args, viewer=user, locale=locale,
+                                        ignore=("lang",))
     except SearchArgsError as exc:
         fields.update(exc.fields)
     if fields:
         raise ApiError(400, "Tham số tìm kiếm không hợp lệ: " + ", ".join(sorted(fields)) + ".",
                        code="invalid_parameters", fields=fields)
-    search_request.locale = locale
-    search_request.viewer = user
-    result = get_backend().search(search_request)
+    result = search(search_request)
     return jsonify({
         "total": result.total,
         "page": result.page,

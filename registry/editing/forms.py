@@ -224,7 +224,7 @@ for _name in INDICATORS:
 
 
 class EvidenceForm(BaseForm):
-    """An evidence file: the content is checked by registry.editing.uploads."""
+    """An evidence file: the content is checked by registry.services.uploads."""
 
     title = StringField(_l("Tên tài liệu"), validators=[
         Length(max=300, message=_l("Tên tài liệu tối đa %(max)d ký tự."))])

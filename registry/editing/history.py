@@ -8,14 +8,14 @@ from flask_babel import format_datetime, gettext as _, lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from registry.editing.uploads import format_size
+from registry.services.uploads import format_size
 from registry.extensions import db
 from registry.i18n import current_locale
-from registry.interchange.records import FIELD_LABELS
+from registry.domain.records import FIELD_LABELS
 from registry.models.places import Commune, Province
 from registry.models.revisions import Revision
 from registry.models.vocab import Term
-from registry.workflow import recognition_label, state_label
+from registry.domain.workflow import recognition_label, state_label
 
 __all__ = ["revision_rows", "format_size"]
 

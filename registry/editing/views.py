@@ -2,54 +2,36 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
 from registry import permissions
+from registry.domain.errors import DomainError
+from registry.domain.fields import INDICATORS
+from registry.domain.records import outcome_to_dict
+from registry.domain.workflow import DRAFT_STATES
 from registry.editing import choices
 from registry.editing.forms import (
     BLANK_MEMBER_ROWS, ConfirmForm, MembersForm, OutcomeForm, PracticeForm,
 )
-from registry.extensions import db
-from registry.interchange.records import RecordError, outcome_to_dict, validate_record
-from registry.models.places import Commune
-from registry.models.practices import INDICATORS, Practice
-from registry.services.practices import (
-    ConcurrentEditError, add_outcome_report, archive_practice, save_practice,
+from registry.models.practices import Practice
+from registry.services import practices as service
+from registry.services.reference import check_record
+from registry.services.uow import unit_of_work
+from registry.web.failures import (
+    CONFLICT_MESSAGE, FORM_ERROR_MESSAGE, PageFailure, page_failure,
 )
-from registry.vocabularies import VocabularyIndex
 
 bp = Blueprint("editing", __name__)
 
-CONFLICT_MESSAGE = _l("Mô hình đã được người khác thay đổi trong lúc bạn sửa. "
-                      "Vui lòng tải lại trang và nhập lại thay đổi.")
-FORM_ERROR_MESSAGE = _l("Chưa lưu được: vui lòng sửa các mục báo lỗi bên dưới.")
-# Statuses from which the editor may still save a draft or send the model for verification.
-DRAFT_STATES = ("draft", "returned")
 
-
-def load_practice(practice_id: int, can) -> Practice:
-    """The practice, or 404 if the user may not see it, 403 if they may not do this."""
-    practice = db.session.get(Practice, practice_id)
-    if practice is None or not permissions.can_view_practice(current_user, practice):
-        abort(404)
-    if not can(current_user, practice):
-        abort(403)
-    return practice
-
-
-def apply_record_errors(error: RecordError, locate, fallback: list) -> None:
-    """Put each field error of the write path next to its form field (first letter up);
-    `locate(record_field)` finds the form field, errors it cannot place go to `fallback`."""
-    for item in error.errors:
-        message = item.message[:1].upper() + item.message[1:]
-        field = locate(item.field)
-        if field is not None:
-            field.errors = list(field.errors) + [message]
-        else:
-            fallback.append(message)
+def load_practice(practice_id: int, action: str) -> Practice:
+    """The practice, or 404 if the user may not see it, 403 if they may not `action` it."""
+    try:
+        return service.load_practice(practice_id, current_user, action)
+    except DomainError as error:
+        page_failure(error)
+        raise
 
 
 def practice_field(form, record_field: str):
@@ -100,14 +82,6 @@ def base_raw(practice: Practice) -> dict:
             "commune_code": practice.commune_code}
 
 
-def chosen_status(practice: Practice | None, action: str) -> str | None:
-    if practice is None:
-        return "submitted" if action == "submit" else "draft"
-    if practice.status in DRAFT_STATES and action == "submit":
-        return "submitted"
-    return None
-
-
 @bp.route("/practices/new", methods=["GET", "POST"])
 @login_required
 def new_practice():
@@ -119,7 +93,7 @@ def new_practice():
 @bp.route("/practices/<int:practice_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_practice(practice_id: int):
-    return practice_form_page(load_practice(practice_id, permissions.can_edit_practice))
+    return practice_form_page(load_practice(practice_id, "edit"))
 
 
 def practice_form_page(practice: Practice | None):
@@ -137,52 +111,42 @@ def practice_form_page(practice: Practice | None):
             form.commune_code.data = form.commune_code.choices[0][0]  # the officer's commune
         return render_practice_form(form, practice)
     if practice is not None and form.version.data != str(practice.version):
-        return render_practice_form(form, practice, CONFLICT_MESSAGE, 409)
+        return render_practice_form(form, practice, PageFailure(CONFLICT_MESSAGE, 409))
     valid = form.validate()
     valid = form.check_choices() and valid
     if not valid:
-        return render_practice_form(form, practice, FORM_ERROR_MESSAGE, 400)
-    commune = db.session.get(Commune, form.commune_code.data)
-    if (practice is None or commune.code != practice.commune_code) and \
-            not permissions.can_create_practice(current_user, commune.code,
-                                                commune.province_code):
-        abort(403)
-    other_errors: list[str] = []
+        return render_practice_form(form, practice, PageFailure(FORM_ERROR_MESSAGE, 400))
     try:
-        record = validate_record(practice_raw(form), VocabularyIndex(), allow_new_kinds=False)
-        saved, outcome = save_practice(
-            record, user=current_user, source="web", practice=practice,
-            expected_version=int(form.version.data) if practice else None,
-            status=chosen_status(practice, request.form.get("action", "")))
-        db.session.commit()
-    except RecordError as error:
-        db.session.rollback()
-        apply_record_errors(error, lambda f: practice_field(form, f), other_errors)
-        return render_practice_form(form, practice, FORM_ERROR_MESSAGE, 400, other_errors)
-    except (ConcurrentEditError, StaleDataError):
-        db.session.rollback()
-        return render_practice_form(form, practice, CONFLICT_MESSAGE, 409)
+        with unit_of_work(current_user, "web") as uow:
+            record = check_record(practice_raw(form), allow_new_kinds=False)
+            service.authorise_place(uow.user, record, practice)
+            saved, outcome = service.save_practice(
+                record, user=uow.user, source=uow.source, practice=practice,
+                expected_version=int(form.version.data) if practice else None,
+                submit=request.form.get("action") == "submit")
+    except DomainError as error:
+        return render_practice_form(form, practice, page_failure(
+            error, lambda f: practice_field(form, f)))
     flash({"created": _("Đã tạo mô hình."), "updated": _("Đã lưu thay đổi."),
            "unchanged": _("Không có thay đổi nào để lưu.")}[outcome], "success")
     return redirect(url_for("catalogue.detail", practice_id=saved.id))
 
 
-def render_practice_form(form, practice, message=None, status=200, other_errors=()):
+def render_practice_form(form, practice, failure: PageFailure | None = None):
     return render_template("editing/practice_form.html", form=form, practice=practice,
-                           message=message, other_errors=list(other_errors),
-                           conflict=message is CONFLICT_MESSAGE,
+                           failure=failure,
                            choose_place=choices.may_choose_any_place(current_user),
-                           draft_states=DRAFT_STATES), status
+                           draft_states=DRAFT_STATES), failure.status if failure else 200
 
 
 @bp.route("/practices/<int:practice_id>/archive", methods=["GET", "POST"])
 @login_required
 def archive(practice_id: int):
-    practice = load_practice(practice_id, permissions.can_archive_practice)
+    practice = load_practice(practice_id, "archive")
     form = ConfirmForm()
     if request.method == "POST" and form.validate():
-        archive_practice(practice, user=current_user, source="web")
-        db.session.commit()
+        with unit_of_work(current_user, "web") as uow:
+            service.archive_practice(practice, user=uow.user, source=uow.source)
         flash(_("Đã chuyển mô hình vào lưu trữ."), "success")
         return redirect(url_for("catalogue.detail", practice_id=practice.id))
     return render_template(
@@ -195,7 +159,7 @@ def archive(practice_id: int):
 @bp.route("/practices/<int:practice_id>/members", methods=["GET", "POST"])
 @login_required
 def members(practice_id: int):
-    practice = load_practice(practice_id, permissions.can_edit_practice)
+    practice = load_practice(practice_id, "edit")
     if request.method == "GET":
         form = MembersForm(data={"version": str(practice.version), "members": [
             {"name": m.name, "role": m.role.code if m.role else "", "phone": m.phone}
@@ -208,29 +172,24 @@ def members(practice_id: int):
     if request.method == "GET":
         return render_members(form, practice)
     if form.version.data != str(practice.version):
-        return render_members(form, practice, CONFLICT_MESSAGE, 409)
+        return render_members(form, practice, PageFailure(CONFLICT_MESSAGE, 409))
     valid = form.validate()
     valid = form.check_choices() and valid
     if not valid:
-        return render_members(form, practice, FORM_ERROR_MESSAGE, 400)
+        return render_members(form, practice, PageFailure(FORM_ERROR_MESSAGE, 400))
     kept = [entry.form for entry in form.members
             if not entry.form.remove.data and not entry.form.is_blank()]
     raw = base_raw(practice) | {"core_members": [
         {"name": row.name.data.strip(), "role": row.role.data or None,
          "phone": (row.phone.data or "").strip()} for row in kept]}
-    other_errors: list[str] = []
     try:
-        record = validate_record(raw, VocabularyIndex(), allow_new_kinds=False)
-        save_practice(record, user=current_user, source="web", practice=practice,
-                      expected_version=int(form.version.data))
-        db.session.commit()
-    except RecordError as error:
-        db.session.rollback()
-        apply_record_errors(error, lambda f: _member_field(f, kept), other_errors)
-        return render_members(form, practice, FORM_ERROR_MESSAGE, 400, other_errors)
-    except (ConcurrentEditError, StaleDataError):
-        db.session.rollback()
-        return render_members(form, practice, CONFLICT_MESSAGE, 409)
+        with unit_of_work(current_user, "web") as uow:
+            service.save_practice(check_record(raw, allow_new_kinds=False), user=uow.user,
+                                  source=uow.source, practice=practice,
+                                  expected_version=int(form.version.data))
+    except DomainError as error:
+        return render_members(form, practice, page_failure(
+            error, lambda f: _member_field(f, kept)))
     flash(_("Đã lưu danh sách lực lượng nòng cốt."), "success")
     return redirect(url_for("catalogue.detail", practice_id=practice.id) + "#members")
 
@@ -252,9 +211,9 @@ def _row_of(field: str, rows: list):
     return rows[index] if 0 <= index < len(rows) else None
 
 
-def render_members(form, practice, message=None, status=200, other_errors=()):
+def render_members(form, practice, failure: PageFailure | None = None):
     return render_template("editing/members.html", form=form, practice=practice,
-                           message=message, other_errors=list(other_errors)), status
+                           failure=failure), failure.status if failure else 200
 
 
 def indicator_labels() -> dict[str, str]:
@@ -279,7 +238,7 @@ def outcome_field(form: OutcomeForm, field: str):
 @bp.route("/practices/<int:practice_id>/outcomes/<period>/edit", methods=["GET", "POST"])
 @login_required
 def outcome(practice_id: int, period: str | None = None):
-    practice = load_practice(practice_id, permissions.can_edit_practice)
+    practice = load_practice(practice_id, "edit")
     existing = next((o for o in practice.outcomes if o.period == period), None)
     if period is not None and existing is None:
         abort(404)
@@ -290,36 +249,33 @@ def outcome(practice_id: int, period: str | None = None):
     if request.method == "GET":
         form.version.data = str(practice.version)
     elif existing is not None and form.version.data != str(practice.version):
-        return render_outcome(form, practice, existing, CONFLICT_MESSAGE, 409)
-    if request.method == "GET" or not form.validate():
-        status = 400 if request.method == "POST" else 200
-        return render_outcome(form, practice, existing,
-                              FORM_ERROR_MESSAGE if status == 400 else None, status)
-    other_errors: list[str] = []
+        return render_outcome(form, practice, existing, PageFailure(CONFLICT_MESSAGE, 409))
+    if request.method == "GET":
+        return render_outcome(form, practice, existing)
+    if not form.validate():
+        return render_outcome(form, practice, existing, PageFailure(FORM_ERROR_MESSAGE, 400))
     try:
-        if existing is None:
-            add_outcome_report(practice, outcome_raw(form), user=current_user, source="web")
-        else:
-            reports = [outcome_raw(form) if o.period == period else outcome_to_dict(o)
-                       for o in practice.outcomes]
-            record = validate_record(base_raw(practice) | {"outcomes": reports},
-                                     VocabularyIndex(), allow_new_kinds=False)
-            save_practice(record, user=current_user, source="web", practice=practice,
-                          expected_version=int(form.version.data))
-        db.session.commit()
-    except RecordError as error:
-        db.session.rollback()
-        apply_record_errors(error, lambda f: outcome_field(form, f), other_errors)
-        return render_outcome(form, practice, existing, FORM_ERROR_MESSAGE, 400, other_errors)
-    except (ConcurrentEditError, StaleDataError, IntegrityError):
-        # IntegrityError: the same period was reported by someone else meanwhile.
-        db.session.rollback()
-        return render_outcome(form, practice, existing, CONFLICT_MESSAGE, 409)
+        # A period reported by someone else meanwhile is a Conflict (a duplicate key).
+        with unit_of_work(current_user, "web") as uow:
+            if existing is None:
+                service.add_outcome_report(practice, outcome_raw(form), user=uow.user,
+                                           source=uow.source)
+            else:
+                reports = [outcome_raw(form) if o.period == period else outcome_to_dict(o)
+                           for o in practice.outcomes]
+                service.save_practice(
+                    check_record(base_raw(practice) | {"outcomes": reports},
+                                 allow_new_kinds=False),
+                    user=uow.user, source=uow.source, practice=practice,
+                    expected_version=int(form.version.data))
+    except DomainError as error:
+        return render_outcome(form, practice, existing, page_failure(
+            error, lambda f: outcome_field(form, f)))
     flash(_("Đã lưu báo cáo kết quả."), "success")
     return redirect(url_for("catalogue.detail", practice_id=practice.id) + "#outcomes")
 
 
-def render_outcome(form, practice, existing, message=None, status=200, other_errors=()):
+def render_outcome(form, practice, existing, failure: PageFailure | None = None):
     return render_template("editing/outcome_form.html", form=form, practice=practice,
-                           existing=existing, labels=indicator_labels(), message=message,
-                           other_errors=list(other_errors)), status
+                           existing=existing, labels=indicator_labels(),
+                           failure=failure), failure.status if failure else 200

@@ -6,10 +6,11 @@ from collections.abc import Iterator
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
+from registry import permissions
 from registry.extensions import db
 from registry.interchange.csv_format import write_csv
 from registry.interchange.jsonl_format import write_jsonl
-from registry.interchange.records import practice_to_record
+from registry.domain.records import practice_to_record
 from registry.interchange.xlsx_format import write_xlsx
 from registry.models.practices import CoreMember, Practice
 from registry.models.vocab import VOCABULARIES, Term
@@ -19,8 +20,13 @@ FORMATS = ("jsonl", "csv", "xlsx")
 BATCH_SIZE = 500
 
 
-def iter_records(*, include_personal: bool) -> Iterator[dict]:
-    """Every model's record in id order; memory stays flat (yield_per batches)."""
+def iter_records(*, include_personal: bool, viewer=None) -> Iterator[dict]:
+    """Every model's record in id order; memory stays flat (yield_per batches).
+
+    `viewer` None is the registry itself (the administrators' command line): every model.
+    A user (or flask_login's anonymous user) gets the models the "view" rule lets them see,
+    with core members only where "view_personal_data" allows (registry.permissions).
+    """
     # Terms are referenced by every model: keep them loaded so lookups hit the identity map.
     terms = list(db.session.scalars(select(Term)))
     query = (select(Practice).order_by(Practice.id)
@@ -28,10 +34,14 @@ def iter_records(*, include_personal: bool) -> Iterator[dict]:
                       selectinload(Practice.target_groups), selectinload(Practice.outcomes),
                       selectinload(Practice.replicated_from))
              .execution_options(yield_per=BATCH_SIZE))
+    if viewer is not None:
+        query = query.where(permissions.practice_clause(permissions.scope(viewer, "view")))
     if include_personal:
         query = query.options(selectinload(Practice.core_members).selectinload(CoreMember.role))
     for practice in db.session.scalars(query):
-        yield practice_to_record(practice, include_personal=include_personal)
+        personal = include_personal and (
+            viewer is None or permissions.can_view_personal_data(viewer, practice))
+        yield practice_to_record(practice, include_personal=personal)
     del terms
 
 
@@ -44,9 +54,9 @@ def vocabulary_rows() -> Iterator[tuple]:
             yield (VOCABULARY_LABELS[vocabulary], term.code, term.label_vi)
 
 
-def export_file(path, fmt: str, *, include_personal: bool = True) -> int:
-    """Write every model to `path`; returns how many."""
-    records = iter_records(include_personal=include_personal)
+def export_file(path, fmt: str, *, include_personal: bool = True, viewer=None) -> int:
+    """Write every model (or those `viewer` may see, see iter_records) to `path`."""
+    records = iter_records(include_personal=include_personal, viewer=viewer)
     if fmt == "jsonl":
         return write_jsonl(path, records)
     if fmt == "csv":

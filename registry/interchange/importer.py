@@ -12,13 +12,16 @@ from registry.extensions import db
 from registry.interchange.csv_format import read_csv
 from registry.interchange.jsonl_format import read_jsonl
 from registry.interchange.layout import ImportFileError
-from registry.interchange.records import FieldError, RecordError, error_summary, validate_record
+from registry.domain.errors import FieldError, Invalid
+from registry.domain.records import error_summary
 from registry.interchange.xlsx_format import read_xlsx
 from registry.models.places import Commune
 from registry.models.practices import Practice
 from registry.search.changes import record_changes
-from registry.services import ensure_transaction, savepoint
+from registry.services import savepoint
 from registry.services.practices import upsert_by_external_id
+from registry.services.reference import check_record
+from registry.services.uow import unit_of_work
 from registry.vocabularies import VocabularyIndex
 
 READERS = {".jsonl": read_jsonl, ".ndjson": read_jsonl, ".csv": read_csv, ".xlsx": read_xlsx}
@@ -79,6 +82,9 @@ def import_file(path, *, dry_run: bool = False, user=None, batch_size: int = BAT
                 on_progress=None) -> ImportReport:
     """Import every row; commits every `batch_size` rows unless `dry_run` (then rolls back).
 
+    Rows are checked and saved one by one in savepoints, so a bad row is reported with its
+    line and the good rows around it are kept.
+
     The caller handles ImportFileError (the file as a whole is unreadable).
     """
     read = reader_for(path)
@@ -86,60 +92,93 @@ def import_file(path, *, dry_run: bool = False, user=None, batch_size: int = BAT
         raise ImportFileError(f"không tìm thấy tệp “{path}”")
     session = db.session()
     report = ImportReport(dry_run=dry_run)
-    vocab = VocabularyIndex()
-    kind_count = _kind_count(vocab)
+    rows = _RowImporter(session, report, user)
     saved_expire, saved_suspend = session.expire_on_commit, session.info.get(
         "suspend_change_log", False)
     # Objects stay loaded across batch commits (vocabulary terms are reused, not re-read);
     # the change log is written once per batch instead of once per row.
     session.expire_on_commit = False
     session.info["suspend_change_log"] = True
-    changed_ids: set[int] = set()
-    # Communes stay in the identity map: the province derivation on flush reads them.
+    # Communes stay in the identity map: validation reads them for every row.
     communes = list(session.scalars(select(Commune)))
     try:
-        ensure_transaction(session)
-        for chunk in _chunks(read(path), batch_size):
-            known = _existing(session, chunk)
-            for row in chunk:
-                if row.error:
-                    report.rejected.append(Rejection(row.location, [FieldError("", row.error)]))
-                    continue
-                try:
-                    with savepoint(session):
-                        record = validate_record(row.raw, vocab, allow_workflow=True)
-                        practice, outcome = upsert_by_external_id(
-                            record, user=user, vocab=vocab, source="import", known=known,
-                            bulk=True)
-                except RecordError as exc:
-                    report.rejected.append(Rejection(row.location,
-                                                     _located(exc.errors, row.refs)))
-                    vocab, kind_count = _refresh_if_rolled_back(vocab, kind_count)
-                    continue
-                except SQLAlchemyError as exc:
-                    message = str(getattr(exc, "orig", exc)).splitlines()[0][:300]
-                    report.rejected.append(Rejection(row.location, [FieldError(
-                        "", f"không ghi được vào cơ sở dữ liệu: {message}")]))
-                    vocab, kind_count = _refresh_if_rolled_back(vocab, kind_count)
-                    continue
-                if _kind_count(vocab) != kind_count:
-                    report.new_kinds.append(practice.kind.label_vi)
-                    kind_count = _kind_count(vocab)
-                setattr(report, outcome, getattr(report, outcome) + 1)
-                if outcome != "unchanged":
-                    changed_ids.add(practice.id)
-            _end_batch(session, changed_ids, dry_run)
-            if on_progress:
-                on_progress(report)
-        _end_batch(session, changed_ids, dry_run, final=True)
-    except BaseException:
-        session.rollback()
-        raise
+        chunks = _chunks(read(path), batch_size)
+        if dry_run:  # one transaction, rolled back: later rows see earlier ones, as for real
+            with unit_of_work(user, "import", dry_run=True):
+                for chunk in chunks:
+                    rows.run(chunk)
+                    if on_progress:
+                        on_progress(report)
+        else:  # one transaction per batch
+            for chunk in chunks:
+                with unit_of_work(user, "import"):
+                    rows.run(chunk)
+                    rows.log_changes()
+                if on_progress:
+                    on_progress(report)
     finally:
         del communes
         session.expire_on_commit = saved_expire
         session.info["suspend_change_log"] = saved_suspend
     return report
+
+
+class _RowImporter:
+    """Imports the rows of a batch, each in a savepoint: a bad row is reported and undone."""
+
+    def __init__(self, session, report: ImportReport, user) -> None:
+        self.session = session
+        self.report = report
+        self.user = user
+        self.vocab = VocabularyIndex()
+        self.kind_count = _kind_count(self.vocab)
+        self.changed_ids: set[int] = set()
+
+    def run(self, chunk) -> None:
+        known = _existing(self.session, chunk)
+        for row in chunk:
+            self.run_row(row, known)
+
+    def run_row(self, row, known: dict) -> None:
+        report = self.report
+        if row.error:
+            report.rejected.append(Rejection(row.location, [FieldError("", row.error)]))
+            return
+        try:
+            with savepoint(self.session):
+                record = check_record(row.raw, vocab=self.vocab, allow_workflow=True)
+                practice, outcome = upsert_by_external_id(
+                    record, user=self.user, vocab=self.vocab, source="import", known=known,
+                    bulk=True)
+        except Invalid as exc:
+            report.rejected.append(Rejection(row.location, _located(exc.errors, row.refs)))
+            self._refresh_if_rolled_back()
+            return
+        except SQLAlchemyError as exc:
+            message = str(getattr(exc, "orig", exc)).splitlines()[0][:300]
+            report.rejected.append(Rejection(row.location, [FieldError(
+                "", f"không ghi được vào cơ sở dữ liệu: {message}")]))
+            self._refresh_if_rolled_back()
+            return
+        if _kind_count(self.vocab) != self.kind_count:
+            report.new_kinds.append(practice.kind.label_vi)
+            self.kind_count = _kind_count(self.vocab)
+        setattr(report, outcome, getattr(report, outcome) + 1)
+        if outcome != "unchanged":
+            self.changed_ids.add(practice.id)
+
+    def _refresh_if_rolled_back(self) -> None:
+        """A kind added inside a row that was then rolled back is gone: reload the terms."""
+        if _kind_count(self.vocab) != self.kind_count:
+            self.vocab = VocabularyIndex()
+            self.kind_count = _kind_count(self.vocab)
+
+    def log_changes(self) -> None:
+        """The batch's models in the search change log, once, in the batch's transaction."""
+        self.session.info["suspend_change_log"] = False
+        record_changes(self.session, self.changed_ids)
+        self.session.info["suspend_change_log"] = True
+        self.changed_ids.clear()
 
 
 def _chunks(rows, size: int):
@@ -168,25 +207,3 @@ def _existing(session, chunk) -> dict:
 
 def _kind_count(vocab: VocabularyIndex) -> int:
     return sum(1 for t in vocab.by_id.values() if t.vocabulary == "kind")
-
-
-def _refresh_if_rolled_back(vocab: VocabularyIndex, kind_count: int):
-    """A kind added inside a row that was then rolled back is gone: reload the terms."""
-    if _kind_count(vocab) == kind_count:
-        return vocab, kind_count
-    vocab = VocabularyIndex()
-    return vocab, _kind_count(vocab)
-
-
-def _end_batch(session, changed_ids: set[int], dry_run: bool, final: bool = False) -> None:
-    if dry_run:
-        if final:
-            session.rollback()
-        return
-    session.info["suspend_change_log"] = False
-    record_changes(session, changed_ids)
-    session.info["suspend_change_log"] = True
-    changed_ids.clear()
-    session.commit()
-    if not final:
-        ensure_transaction(session)

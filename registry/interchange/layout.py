@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import NamedTuple
 
-from registry.interchange.records import FIELD_LABELS, LIST_VOCABULARIES, RECORD_KEYS
+from registry.domain.records import FIELD_LABELS, LIST_VOCABULARIES, RECORD_KEYS
 from registry.models.practices import INDICATORS
 from registry.text import match_key
 

@@ -104,12 +104,6 @@ class Practice(db.Model):
         self.name_sort_key = collation_key(value)
         return value
 
-    @validates("commune")
-    def _keep_province(self, key: str, commune: Commune) -> Commune:
-        if commune is not None:
-            self.province_code = commune.province_code
-        return commune
-
     def __repr__(self) -> str:
         return f"<Practice {self.id} {self.name!r}>"
 

@@ -63,18 +63,3 @@ def install(session_factory) -> None:
     """Attach the change log to every session the factory makes (idempotent)."""
     if not event.contains(session_factory, "after_flush", _after_flush):
         event.listen(session_factory, "after_flush", _after_flush)
-
-
-def _derive_province(session: Session, flush_context, instances) -> None:
-    """A practice's province always follows its commune, however the commune was set."""
-    from registry.models.places import Commune
-    for obj in list(session.new) + list(session.dirty):
-        if isinstance(obj, Practice) and obj.commune_code:
-            commune = session.get(Commune, obj.commune_code)
-            if commune is not None and obj.province_code != commune.province_code:
-                obj.province_code = commune.province_code
-
-
-def install_derivations(session_factory) -> None:
-    if not event.contains(session_factory, "before_flush", _derive_province):
-        event.listen(session_factory, "before_flush", _derive_province)

@@ -7,7 +7,7 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
-from registry.extensions import db
+from registry.services.uow import unit_of_work
 
 
 @click.command("reindex")
@@ -16,12 +16,8 @@ def reindex_command() -> None:
     """Rebuild the search index from the database (text tables, or Elasticsearch)."""
     from registry.search import get_backend
     started = time.perf_counter()
-    try:
+    with unit_of_work(source="cli"):
         count = get_backend().reindex_all()
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     click.echo(f"Đã lập lại chỉ mục tìm kiếm cho {count} mô hình "
                f"trong {time.perf_counter() - started:.1f} giây.")
 

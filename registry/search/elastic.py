@@ -25,7 +25,7 @@ from registry.search.elastic_mapping import (
     index_settings,
 )
 from registry.text import collation_key, fold
-from registry.workflow import (
+from registry.domain.workflow import (
     PUBLIC_STATES, RECOGNITION_LEVELS, STATES, recognition_label, state_label,
 )
 

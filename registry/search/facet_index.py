@@ -18,7 +18,7 @@ from registry.models.practices import (
 from registry.models.vocab import Term
 from registry.search.base import FACETS, FacetValue, SearchRequest
 from registry.text import collation_key
-from registry.workflow import (
+from registry.domain.workflow import (
     PUBLIC_STATES, RECOGNITION_LEVELS, STATES, recognition_label, state_label,
 )
 

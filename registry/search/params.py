@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from registry.extensions import db
 from registry.search.base import FACET_BY_NAME, LIST_FACETS, MAX_PER_PAGE, SORTS, SearchRequest
-from registry.workflow import RECOGNITION_LABELS, STATE_BY_CODE
+from registry.domain.workflow import RECOGNITION_LABELS, STATE_BY_CODE
 
 SCALAR_PARAMS = ("q", "founded_from", "founded_to", "sort", "page", "per_page")
 MAX_PAGE = 10_000

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from registry.editing import uploads
+from registry.services import uploads
 from registry.extensions import db
 from registry.models.practices import Evidence, Practice
 from registry.models.revisions import Revision

@@ -1,14 +1,17 @@
-"""The single write path for models: create, update, archive, add results; flush, never commit."""
+"""The single write path for models: load with a permission, create, update, archive, add
+results; flush, never commit (the caller's unit of work commits, registry.services.uow)."""
 from __future__ import annotations
 
 from datetime import date
 
 from sqlalchemy import insert, select
 
+from registry import permissions
+from registry.domain.errors import FieldError, Forbidden, Invalid, NotFound, StaleVersion
+from registry.domain.fields import RECORD_KEYS
+from registry.domain.records import outcome_to_dict, practice_to_record, validate_outcome
+from registry.domain.workflow import status_after_save
 from registry.extensions import db
-from registry.interchange.records import (
-    FieldError, RecordError, RECORD_KEYS, outcome_to_dict, practice_to_record, validate_outcome,
-)
 from registry.models.practices import (
     INDICATORS, CoreMember, OutcomeReport, Practice, practice_domains, practice_forms,
     practice_target_groups, utcnow,
@@ -26,14 +29,33 @@ _LINK_TABLES = {"forms": practice_forms, "domains": practice_domains,
 _BULK_KEYS = ("forms", "domains", "target_groups", "core_members", "outcomes")
 
 
-class ConcurrentEditError(Exception):
-    """The practice changed since the version the editor started from."""
+# What a refusal says, per action of registry.permissions.POLICY.
+FORBIDDEN_MESSAGES = {
+    "edit": "Bạn không có quyền sửa mô hình này.",
+    "archive": "Bạn không có quyền lưu trữ mô hình này.",
+    "view_personal_data": "Bạn không có quyền xem dữ liệu cá nhân của mô hình này.",
+}
 
-    def __init__(self, expected: int, actual: int):
-        super().__init__("Mô hình đã được người khác thay đổi trong lúc bạn sửa; "
-                         "hãy tải lại trang và nhập lại thay đổi.")
-        self.expected = expected
-        self.actual = actual
+
+def load_practice(practice_id: int, user, action: str = "view", options=()) -> Practice:
+    """The practice, if `user` may see it (else NotFound: drafts stay hidden) and may do
+    `action` to it (else Forbidden)."""
+    practice = db.session.get(Practice, practice_id, options=options)
+    if practice is None or not permissions.can_view_practice(user, practice):
+        raise NotFound()
+    if action != "view" and not permissions.allows(user, action, practice):
+        raise Forbidden(FORBIDDEN_MESSAGES.get(action, Forbidden().message))
+    return practice
+
+
+def authorise_place(user, record: dict, practice: Practice | None = None) -> None:
+    """Creating in, or moving a model to, a commune needs the right to register there."""
+    commune = record.get("commune_code")
+    if practice is not None and commune == practice.commune_code:
+        return
+    if not permissions.can_create_practice(user, commune, record.get("province_code")):
+        raise Forbidden("Bạn không có quyền đăng ký mô hình tại xã, phường này.",
+                        fields={"commune_code": "Ngoài địa bàn được giao cho bạn."})
 
 
 def _user_id(user):
@@ -43,10 +65,11 @@ def _user_id(user):
 def save_practice(record: dict, *, user=None, source: str, practice: Practice | None = None,
                   expected_version: int | None = None, status: str | None = None,
                   vocab: VocabularyIndex | None = None, is_demo: bool = False,
-                  bulk: bool = False) -> tuple[Practice, str]:
+                  bulk: bool = False, submit: bool | None = None) -> tuple[Practice, str]:
     """Create (practice None) or update a practice from a validated record.
 
-    Keys missing from `record` are left as they are. Returns the practice and "created",
+    Keys missing from `record` are left as they are. `submit` (pages and API): the state
+    follows registry.domain.workflow.status_after_save; `status` sets one (imports, demo). Returns the practice and "created",
     "updated" or "unchanged"; "unchanged" writes nothing (no revision, version kept).
     `bulk` (importers only): a new practice's links, members, results and revision are
     written with executemany statements, not through the unit of work; the caller must log
@@ -54,7 +77,9 @@ def save_practice(record: dict, *, user=None, source: str, practice: Practice | 
     """
     if practice is not None and expected_version is not None \
             and int(expected_version) != practice.version:
-        raise ConcurrentEditError(int(expected_version), practice.version)
+        raise StaleVersion(int(expected_version), practice.version)
+    if submit is not None:
+        status = status_after_save(practice.status if practice else None, submit)
     before = practice_to_record(practice, include_personal=True) if practice else {}
     target = dict(before)
     target.update({k: v for k, v in record.items() if k in RECORD_KEYS})
@@ -117,10 +142,10 @@ def _replication_source(target: dict, practice: Practice | None) -> Practice | N
         return None
     source = db.session.scalar(select(Practice).where(Practice.external_id == external_id))
     if source is None:
-        raise RecordError([FieldError("replicated_from",
+        raise Invalid([FieldError("replicated_from",
                                       f"không có mô hình với mã tham chiếu “{external_id}”")])
     if practice is not None and source.id == practice.id:
-        raise RecordError([FieldError("replicated_from", "mô hình không thể nhân rộng từ"
+        raise Invalid([FieldError("replicated_from", "mô hình không thể nhân rộng từ"
                                                          " chính nó")])
     return source
 
@@ -130,7 +155,7 @@ def _term(vocab: VocabularyIndex, vocabulary: str, code):
         return None
     term = vocab.resolve(vocabulary, code)
     if term is None:
-        raise RecordError([FieldError(vocabulary, f"“{code}” không có trong danh mục")])
+        raise Invalid([FieldError(vocabulary, f"“{code}” không có trong danh mục")])
     return term
 
 
@@ -228,7 +253,7 @@ def add_outcome_report(practice: Practice, outcome: dict, *, user=None,
     """Add one period's results report; a period already reported is refused."""
     clean = validate_outcome(outcome)
     if any(r.period == clean["period"] for r in practice.outcomes):
-        raise RecordError([FieldError("period", f"kỳ {clean['period']} đã có báo cáo kết quả")])
+        raise Invalid([FieldError("period", f"kỳ {clean['period']} đã có báo cáo kết quả")])
     report = OutcomeReport(period=clean["period"], narrative=clean["narrative"],
                            **{key: clean[key] for key in INDICATORS})
     practice.outcomes.append(report)

@@ -8,7 +8,7 @@ from registry import permissions
 from registry.extensions import db
 from registry.markdown import render_markdown
 from registry.models.practices import Practice
-from registry.workflow import recognition_label, state_label
+from registry.domain.workflow import recognition_label, state_label
 
 
 def demo_data_present() -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from flask import current_app, make_response, render_template, request, url_for
+from flask import make_response, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
@@ -14,9 +14,9 @@ from werkzeug.datastructures import MultiDict
 from registry.extensions import db
 from registry.i18n import current_locale
 from registry.models.practices import Practice
-from registry.search import get_backend
 from registry.search.base import FACET_BY_NAME, FACETS, SORTS, SearchResult
-from registry.search.params import SearchArgsError, parse_search_args
+from registry.search.params import SearchArgsError
+from registry.search.service import run_search
 
 # Parameters of the page, not of the search: expanded facets and the interface language.
 PAGE_PARAMS = ("more", "lang")
@@ -184,20 +184,13 @@ def search_page():
     status = 200
     filters: dict = {}
     try:
-        search_request = parse_search_args(args)
+        search_request, page.result = run_search(args, viewer=current_user, locale=locale)
     except SearchArgsError as exc:
         page.error = _("Không thể tìm kiếm với các tham số này")
         page.error_fields = exc.fields
         status = 400
     else:
-        search_request.locale = locale
-        search_request.viewer = current_user
-        if "per_page" not in args:
-            search_request.per_page = current_app.config["REGISTRY_PER_PAGE"]
-        if search_request.sort == "relevance" and not search_request.q.strip():
-            search_request.sort = "name"  # no text to rank by: browse the catalogue A–Z
         filters = search_request.filters
-        page.result = get_backend().search(search_request)
         page.cards = load_cards(page.result)
     if page.result:
         page.panels = build_panels(page, filters)

@@ -43,3 +43,18 @@ def state_label(code: str, locale: str = "vi") -> str:
 def recognition_label(code: str, locale: str = "vi") -> str:
     vi, en = RECOGNITION_LABELS.get(code, (code, code))
     return en if locale == "en" else vi
+
+
+# States from which the editor may still save a draft or send the model for verification.
+DRAFT_STATES = ("draft", "returned")
+
+
+def status_after_save(current: str | None, submit: bool) -> str | None:
+    """The state a save leads to: a new model starts as a draft, or awaiting verification
+    when sent; a draft or returned model sent for verification awaits it; any other save
+    keeps the state (None)."""
+    if current is None:
+        return "submitted" if submit else "draft"
+    if current in DRAFT_STATES and submit:
+        return "submitted"
+    return None

@@ -1,70 +1,55 @@
-"""The one interchange record (a JSONL line): validation of input and the inverse of a Practice."""
+"""The one interchange record (a JSONL line): validation of input and the inverse of a Practice.
+
+Pure: the reference data a check needs (vocabularies, communes, old addresses) comes in as a
+`Reference` (registry.services.reference builds one from the database); nothing is written.
+"""
 from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from functools import lru_cache
-from typing import NamedTuple
+from typing import Protocol
 
-from flask import current_app
-from sqlalchemy import select
-
-from registry.extensions import db
-from registry.models.places import Commune
-from registry.models.practices import INDICATORS
-from registry.text import canonical, clean_line
-from registry.units import normalise_code, resolve_address
-from registry.workflow import RECOGNITION_LABELS, STATE_BY_CODE
-
-# Keys of a record, in the order exports write them.
-RECORD_KEYS = (
-    "external_id", "name", "kind", "summary", "description", "commune_code", "province_code",
-    "address", "hamlet", "setting", "forms", "domains", "target_groups", "lead_organisation",
-    "founded_on", "participants", "households", "core_members", "outcomes", "replicated_from",
-    "status", "recognition_level", "recognised_on",
+from registry.domain.errors import FieldError, Invalid
+from registry.domain.fields import (
+    FIELD_LABELS, INDICATORS, LIST_VOCABULARIES, MAX_INTEGER, MAX_LENGTH, MEMBER_KEYS,
+    OUTCOME_KEYS, RECORD_KEYS,
 )
-# Workflow keys: exported so a backup loses nothing; taken from input only when allowed
-# (the administrators' CLI import), otherwise accepted and ignored (the workflow owns them).
-WORKFLOW_KEYS = ("status", "recognition_level", "recognised_on")
+from registry.domain.workflow import RECOGNITION_LABELS, STATE_BY_CODE
+from registry.text import canonical, clean_line
+
 # Keys the JSON API adds to a record; accepted and ignored so a fetched record can be sent back.
 IGNORED_KEYS = ("id", "version")
-MEMBER_KEYS = ("name", "role", "phone")
-OUTCOME_KEYS = ("period",) + INDICATORS + ("narrative",)
-LIST_VOCABULARIES = {"forms": "form", "domains": "domain", "target_groups": "target_group"}
+# A kind the vocabulary does not know yet: its label, for the services to add for review.
+NEW_KIND = "new_kind"
 
-# Maximum lengths of text fields (characters), matching the columns.
-MAX_LENGTH = {
-    "external_id": 100, "name": 300, "summary": 2000, "description": 50000, "address": 500,
-    "hamlet": 300, "member.name": 200, "member.phone": 30, "narrative": 10000,
-}
-MAX_INTEGER = 2_000_000_000
-FIELD_LABELS = {
-    "external_id": "mã tham chiếu", "name": "tên mô hình", "kind": "loại mô hình",
-    "summary": "tóm tắt", "description": "mô tả", "commune_code": "mã xã/phường",
-    "province_code": "mã tỉnh/thành phố", "address": "địa chỉ", "hamlet": "thôn/xóm/tổ dân phố",
-    "setting": "loại địa bàn", "forms": "hình thức", "domains": "lĩnh vực",
-    "target_groups": "đối tượng tham gia", "lead_organisation": "cơ quan chủ trì",
-    "founded_on": "ngày thành lập", "participants": "số người tham gia",
-    "households": "số hộ tham gia", "core_members": "lực lượng nòng cốt",
-    "outcomes": "kết quả", "replicated_from": "nhân rộng từ mô hình",
-    "status": "trạng thái", "recognition_level": "cấp công nhận",
-    "recognised_on": "ngày công nhận",
-}
+
+class Reference(Protocol):
+    """What validation looks up: vocabulary terms, communes and pre-2025 addresses."""
+
+    def resolve(self, vocabulary: str, value: str):
+        """The term (with .code, .position, .origin, .label_vi) for a code or label, or None."""
+
+    def province_of(self, commune_code: str) -> str | None:
+        """The province of a current commune code, or None if there is no such commune."""
+
+    def resolve_address(self, address: str):
+        """An old or current address -> .commune_code (or None), .candidates, .problem."""
+
+
+def normalise_code(value, width: int) -> str | None:
+    """A unit code as the zero-padded string the registry stores, or None if not a code."""
+    if value is None or value == "":
+        return None
+    text = str(value).strip()
+    if text.endswith(".0"):  # spreadsheets turn codes into floats
+        text = text[:-2]
+    if not text.isdigit() or len(text) > width:
+        return None
+    return text.zfill(width)
+
+
 _PERIOD = re.compile(r"^(\d{4})(?:-H([12]))?$")
 _PHONE = re.compile(r"^[0-9+().\s-]*$")
-
-
-class FieldError(NamedTuple):
-    field: str
-    message: str  # Vietnamese
-
-
-class RecordError(Exception):
-    """A record that cannot be saved; `errors` lists every field at fault."""
-
-    def __init__(self, errors: list[FieldError]):
-        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
-        self.errors = list(errors)
 
 
 class _Checker:
@@ -152,32 +137,18 @@ def _values(value) -> list:
     return [value]
 
 
-def commune_provinces() -> dict[str, str]:
-    """Commune code -> province code, read once per application (reference data)."""
-    cache = current_app.extensions.get("interchange.communes")
-    if not cache:
-        cache = dict(db.session.execute(select(Commune.code, Commune.province_code)).all())
-        current_app.extensions["interchange.communes"] = cache
-    return cache
-
-
-@lru_cache(maxsize=4096)
-def _resolve_cached(address: str):
-    return resolve_address(address)
-
-
-def _place(raw: dict, check: _Checker, record: dict) -> None:
-    communes = commune_provinces()
+def _place(raw: dict, ref: Reference, check: _Checker, record: dict) -> None:
+    """Commune from its code or an address; the province always follows the commune."""
     address = check.text("address", raw.get("address"))
     code_given = raw.get("commune_code") not in (None, "")
     if code_given:
         code = normalise_code(raw.get("commune_code"), 5)
-        if code is None or code not in communes:
+        if code is None or ref.province_of(code) is None:
             check.fail("commune_code", f"không có xã/phường mã “{raw.get('commune_code')}”"
                                        " trong danh mục hiện nay")
             return
     elif address:
-        resolution = _resolve_cached(address)
+        resolution = ref.resolve_address(address)
         if resolution.commune_code is None:
             hint = ""
             if resolution.candidates:
@@ -189,7 +160,7 @@ def _place(raw: dict, check: _Checker, record: dict) -> None:
     else:
         check.fail("commune_code", "cần mã xã/phường (commune_code) hoặc địa chỉ (address)")
         return
-    province = communes[code]
+    province = ref.province_of(code)
     given = raw.get("province_code")
     if given not in (None, ""):
         if normalise_code(given, 2) != province:
@@ -202,7 +173,7 @@ def _place(raw: dict, check: _Checker, record: dict) -> None:
         record["address"] = address
 
 
-def _term_code(vocab, vocabulary: str, field: str, value, check: _Checker, *,
+def _term_code(ref, vocabulary: str, field: str, value, check: _Checker, *,
                allow_new: bool = False, pending: list | None = None):
     """The code of a vocabulary value, or an error; open kinds may be queued for adding."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -210,7 +181,7 @@ def _term_code(vocab, vocabulary: str, field: str, value, check: _Checker, *,
     if not isinstance(value, str) or not value.strip():
         check.fail(field, "giá trị trống hoặc không hợp lệ")
         return None
-    term = vocab.resolve(vocabulary, value)
+    term = ref.resolve(vocabulary, value)
     if term is not None:
         return term
     if allow_new and pending is not None:
@@ -224,7 +195,7 @@ def _term_code(vocab, vocabulary: str, field: str, value, check: _Checker, *,
     return None
 
 
-def _members(raw_members, vocab, check: _Checker) -> list[dict]:
+def _members(raw_members, ref, check: _Checker) -> list[dict]:
     if not isinstance(raw_members, list):
         check.fail("core_members", "phải là danh sách {name, role, phone}")
         return []
@@ -240,7 +211,7 @@ def _members(raw_members, vocab, check: _Checker) -> list[dict]:
         name = check.text(f"{where}.name", member.get("name"), "member.name", required=True)
         role = None
         if member.get("role") not in (None, ""):
-            term = _term_code(vocab, "member_role", f"{where}.role", member["role"], check)
+            term = _term_code(ref, "member_role", f"{where}.role", member["role"], check)
             role = term.code if term is not None else None
         phone = check.text(f"{where}.phone", member.get("phone"), "member.phone")
         if phone and not _PHONE.match(phone):
@@ -250,7 +221,7 @@ def _members(raw_members, vocab, check: _Checker) -> list[dict]:
 
 
 def validate_outcome(raw, check: _Checker | None = None, where: str = "outcome") -> dict:
-    """One results report, clean; raises RecordError when used on its own."""
+    """One results report, clean; raises Invalid when used on its own."""
     own = check is None
     check = check or _Checker()
     out: dict = {}
@@ -271,7 +242,7 @@ def validate_outcome(raw, check: _Checker | None = None, where: str = "outcome")
         out["narrative"] = check.text(f"{where}.narrative", raw.get("narrative"), "narrative",
                                       line=False)
     if own and check.errors:
-        raise RecordError(check.errors)
+        raise Invalid(check.errors, subject="Báo cáo kết quả")
     return out
 
 
@@ -288,17 +259,18 @@ def _outcomes(raw_outcomes, check: _Checker) -> list[dict]:
     return sorted(out, key=lambda o: o.get("period", ""))
 
 
-def validate_record(raw: dict, vocab, *, allow_new_kinds: bool = True,
+def validate_record(raw: dict, ref: Reference, *, allow_new_kinds: bool = True,
                     allow_workflow: bool = False) -> dict:
-    """A clean record from raw input, or RecordError listing every field at fault.
+    """A clean record from raw input, or Invalid listing every field at fault.
 
     Only keys present in `raw` appear in the result (name, kind and place are required), so
-    an update leaves out what the input left out. Vocabulary values become codes; an unknown
-    kind is added for review when `allow_new_kinds`, after every other check passed.
+    an update leaves out what the input left out. Vocabulary values become codes; with
+    `allow_new_kinds` an unknown kind is returned as NEW_KIND (its label) for the services to
+    add for review.
     """
     check = _Checker()
     if not isinstance(raw, dict):
-        raise RecordError([FieldError("", "mỗi dòng phải là một đối tượng JSON")])
+        raise Invalid([FieldError("", "mỗi dòng phải là một đối tượng JSON")])
     for key in raw:
         if key not in RECORD_KEYS and key not in IGNORED_KEYS:
             check.fail(key, "trường không được hỗ trợ")
@@ -311,23 +283,23 @@ def validate_record(raw: dict, vocab, *, allow_new_kinds: bool = True,
             record[key] = check.text(key, raw[key], line=(key == "summary"))
     if "hamlet" in raw:
         record["hamlet"] = check.text("hamlet", raw["hamlet"])
-    _place(raw, check, record)
+    _place(raw, ref, check, record)
     new_kinds: list[str] = []
     if raw.get("kind") in (None, ""):
         check.fail("kind", "không được để trống")
     else:
-        term = _term_code(vocab, "kind", "kind", raw["kind"], check,
+        term = _term_code(ref, "kind", "kind", raw["kind"], check,
                           allow_new=allow_new_kinds, pending=new_kinds)
         record["kind"] = kind_value(term) if term is not None else None
     for field in ("setting", "lead_organisation"):
         if field in raw:
             record[field] = None
             if raw[field] not in (None, ""):
-                term = _term_code(vocab, field, field, raw[field], check)
+                term = _term_code(ref, field, field, raw[field], check)
                 record[field] = term.code if term is not None else None
     for field, vocabulary in LIST_VOCABULARIES.items():
         if field in raw:
-            terms = [_term_code(vocab, vocabulary, field, v, check) for v in _values(raw[field])]
+            terms = [_term_code(ref, vocabulary, field, v, check) for v in _values(raw[field])]
             unique = {t.code: t for t in terms if t is not None}
             record[field] = [t.code for t in sorted(unique.values(),
                                                     key=lambda t: (t.position, t.code))]
@@ -337,7 +309,7 @@ def validate_record(raw: dict, vocab, *, allow_new_kinds: bool = True,
         if field in raw:
             record[field] = check.integer(field, raw[field])
     if "core_members" in raw:
-        record["core_members"] = _members(raw["core_members"] or [], vocab, check)
+        record["core_members"] = _members(raw["core_members"] or [], ref, check)
     if "outcomes" in raw:
         record["outcomes"] = _outcomes(raw["outcomes"] or [], check)
     if "replicated_from" in raw:
@@ -345,9 +317,10 @@ def validate_record(raw: dict, vocab, *, allow_new_kinds: bool = True,
                                                "external_id") or None
     _workflow(raw, check, record, allow_workflow)
     if check.errors:
-        raise RecordError(check.errors)
+        raise Invalid(check.errors)
     if new_kinds:
-        record["kind"] = kind_value(vocab.add_open_term("kind", new_kinds[0]))
+        record["kind"] = None
+        record[NEW_KIND] = new_kinds[0]
     return record
 
 
