@@ -13,7 +13,8 @@ from registry.extensions import db
 from registry.services.uow import unit_of_work
 from registry.services.reference import check_record
 from registry.models.places import Commune
-from registry.models.practices import INDICATORS, Practice
+from registry.domain.fields import INDICATORS
+from registry.models.practices import Practice
 from registry.search.changes import record_changes
 from registry.services import ensure_transaction
 from registry.services.practices import upsert_by_external_id

@@ -15,7 +15,7 @@ from registry.extensions import db
 from registry.models.accounts import NATIONAL, ROLES, Grant, User
 from registry.models.places import Commune, Province
 
-# Which kinds of unit each role may be granted on (DOMAIN.md §2, issue 3).
+# Which kinds of unit each role may be granted on (docs/domain.md §2, issue 3).
 ROLE_SCOPES = {
     "officer": ("commune",),
     "committee": ("commune", "province", "national"),

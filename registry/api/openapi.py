@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import jsonify
 
 from registry.api import bp
-from registry.domain.records import INDICATORS, MAX_LENGTH, MAX_INTEGER
+from registry.domain.fields import INDICATORS, MAX_INTEGER, MAX_LENGTH
 from registry.search.base import FACET_BY_NAME, LIST_FACETS, MAX_PER_PAGE, SORTS
 from registry.search.params import BOOLEAN_VALUES, MAX_PAGE, MAX_VALUES, YEAR_RANGE
 from registry.domain.workflow import RECOGNITION_LEVELS, STATES

@@ -153,7 +153,7 @@ def create_practice():
     if not permissions.can_create_practice(user):
         raise Forbidden("Chỉ cán bộ xã, phường (hoặc quản trị) được đăng ký mô hình.")
     body = json_body()
-    # A model pushed through the API is sent for the committee's verification (DOMAIN.md §6).
+    # A model pushed through the API is sent for the committee's verification (docs/domain.md §6).
     with unit_of_work(user, SOURCE) as uow:
         record = record_from(body)
         service.authorise_place(user, record)

@@ -41,7 +41,7 @@ RECORD_KEYS = tuple(f.key for f in FIELDS)
 WORKFLOW_KEYS = tuple(f.key for f in FIELDS if f.workflow)
 FIELD_LABELS = {f.key: f.label for f in FIELDS}
 
-# The indicators of a results report, in the order of the import format (DOMAIN.md §5).
+# The indicators of a results report, in the order of the import format (docs/domain.md §5).
 INDICATORS = ("tips_reported", "valuable_tips", "disputes_mediated", "offenders_reintegrated",
               "wanted_caught", "surrenders", "crimes_on_area", "traffic_accidents")
 MEMBER_KEYS = ("name", "role", "phone")

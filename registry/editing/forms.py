@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from registry.i18n import current_locale
-from registry.models.practices import INDICATORS
+from registry.domain.fields import INDICATORS
 
 # WTForms ships no Vietnamese catalogue: its built-in messages, translated here.
 _VI = {
@@ -85,7 +85,7 @@ DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"]
 
 
 class PracticeForm(BaseForm):
-    """A model's own fields (DOMAIN.md §4); members, results and evidence have their pages."""
+    """A model's own fields (docs/domain.md §4); members, results and evidence have their pages."""
 
     version = HiddenField()
     name = StringField(_l("Tên mô hình"), validators=[

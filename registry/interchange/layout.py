@@ -5,7 +5,7 @@ import json
 from typing import NamedTuple
 
 from registry.domain.records import FIELD_LABELS, LIST_VOCABULARIES, RECORD_KEYS
-from registry.models.practices import INDICATORS
+from registry.domain.fields import INDICATORS
 from registry.text import match_key
 
 MODELS_SHEET, MEMBERS_SHEET, OUTCOMES_SHEET, VOCABULARY_SHEET = (

@@ -35,10 +35,6 @@ practice_forms = _term_link("practice_form")
 practice_domains = _term_link("practice_domain")
 practice_target_groups = _term_link("practice_target_group")
 
-# The indicators of a results report, in the order of the import format (DOMAIN.md §5).
-INDICATORS = ("tips_reported", "valuable_tips", "disputes_mediated", "offenders_reintegrated",
-              "wanted_caught", "surrenders", "crimes_on_area", "traffic_accidents")
-
 
 class Practice(db.Model):
     """A registered self-management model; named Practice as in "good practice"."""

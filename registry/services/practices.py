@@ -12,8 +12,9 @@ from registry.domain.fields import RECORD_KEYS
 from registry.domain.records import outcome_to_dict, practice_to_record, validate_outcome
 from registry.domain.workflow import status_after_save
 from registry.extensions import db
+from registry.domain.fields import INDICATORS
 from registry.models.practices import (
-    INDICATORS, CoreMember, OutcomeReport, Practice, practice_domains, practice_forms,
+    CoreMember, OutcomeReport, Practice, practice_domains, practice_forms,
     practice_target_groups, utcnow,
 )
 from registry.models.revisions import Revision
