@@ -46,4 +46,17 @@ def from_environment(instance_path: Path) -> dict:
         "BABEL_DEFAULT_LOCALE": "vi",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
         "LANGUAGES": ["vi", "en"],
+        # The workflow (docs/workflow.md).
+        "REGISTRY_BASE_URL": os.environ.get("REGISTRY_BASE_URL", "http://127.0.0.1:5000"),
+        "REGISTRY_REVIEWERS_REQUIRED": int(os.environ.get("REGISTRY_REVIEWERS_REQUIRED", 2)),
+        "REGISTRY_INACTIVE_MONTHS": int(os.environ.get("REGISTRY_INACTIVE_MONTHS", 18)),
+        "REGISTRY_REVIEW_DAYS": int(os.environ.get("REGISTRY_REVIEW_DAYS", 14)),
+        # Mail (registry send-mail): an SMTP server, plain or STARTTLS.
+        "REGISTRY_SMTP_HOST": os.environ.get("REGISTRY_SMTP_HOST", "127.0.0.1"),
+        "REGISTRY_SMTP_PORT": int(os.environ.get("REGISTRY_SMTP_PORT", 25)),
+        "REGISTRY_SMTP_STARTTLS": os.environ.get("REGISTRY_SMTP_STARTTLS", "") == "1",
+        "REGISTRY_SMTP_USER": os.environ.get("REGISTRY_SMTP_USER", ""),
+        "REGISTRY_SMTP_PASSWORD": os.environ.get("REGISTRY_SMTP_PASSWORD", ""),
+        "REGISTRY_MAIL_FROM": os.environ.get("REGISTRY_MAIL_FROM",
+                                             "Co so du lieu mo hinh <no-reply@localhost>"),
     }

@@ -129,6 +129,16 @@ POLICY: dict[str, tuple] = {
     "archive": (Administrators(NOT_ARCHIVED), Granted(("officer",), NOT_ARCHIVED)),
     # Registering a model: only the place matters (states are not asked).
     "create": (Administrators(), Granted(("officer",))),
+    # Workflow actions on a model (registry.domain.workflow.TRANSITIONS names the rule and
+    # the states each action starts from).
+    "manage": (Administrators(), Granted(("officer",))),  # submit, archive
+    "verify": (Administrators(), Granted(("committee",))),
+    "restore": (Administrators(), Granted(("committee",))),
+    "nominate": (Administrators(), Granted(("officer", "committee"))),
+    "commend": (Administrators(), Granted(("committee",))),
+    "replicate": (Administrators(), Granted(("officer",))),  # the place of the new model
+    # A nomination's file (reasons, reviews) is seen by those with a say in the model's area.
+    "view_nomination": (Administrators(), Granted(("officer", "committee", "reviewer"))),
 }
 
 
@@ -139,6 +149,77 @@ def scope(user, action: str) -> Scope:
 
 def allows(user, action: str, practice) -> bool:
     return scope(user, action).contains(practice)
+
+
+# --- rules on nominations: the committee of the level, the assigned reviewers -------------
+
+def decision_unit(level: str, province_code: str) -> str:
+    """Whose committee decides at a level: the province's own, or the national one."""
+    return NATIONAL if level == "national" else province_code
+
+
+def deciding_units(user) -> frozenset[str] | None:
+    """Units whose committee the user sits on (None: every unit, for administrators)."""
+    if is_admin(user):
+        return None
+    return frozenset(g.unit for g in _grants(user) if g.role == "committee")
+
+
+def can_decide(user, nomination) -> bool:
+    """Assign reviewers, approve, reject, ask for changes, escalate: the committee of the
+    nomination's level (a commune committee never; the national one only nationally)."""
+    units = deciding_units(user)
+    return units is None or nomination.decision_unit in units
+
+
+def can_withdraw_recognition(user, practice) -> bool:
+    """The committee of the level that recognised the model."""
+    if practice.recognition_level not in ("province", "national"):
+        return is_admin(user)
+    units = deciding_units(user)
+    return units is None or decision_unit(practice.recognition_level,
+                                          practice.province_code) in units
+
+
+def open_assignment(user, nomination):
+    """The user's review assignment in the nomination's current round awaiting them."""
+    user_id = getattr(user, "id", None) if _grants(user) else None
+    return next((a for a in nomination.current_assignments()
+                 if a.reviewer_id == user_id and a.state == "assigned"), None)
+
+
+def can_review(user, nomination) -> bool:
+    return open_assignment(user, nomination) is not None
+
+
+def can_nominate(user, practice) -> bool:
+    return allows(user, "nominate", practice)
+
+
+def can_view_nomination(user, nomination) -> bool:
+    return can_decide(user, nomination) or allows(user, "view_nomination", nomination.practice)
+
+
+def can_see_all_scores(user, nomination) -> bool:
+    """The committee of the level sees every review; a reviewer sees the others' only after
+    submitting their own in that round (blind review)."""
+    if can_decide(user, nomination):
+        return True
+    user_id = getattr(user, "id", None) if _grants(user) else None
+    return any(a.reviewer_id == user_id and a.state == "submitted"
+               for a in nomination.current_assignments())
+
+
+def reviewer_conflict(user, practice) -> bool:
+    """A reviewer holding any role on the model's own commune may not review it."""
+    return any(g.unit == practice.commune_code for g in _grants(user))
+
+
+def may_be_assigned(user, practice) -> bool:
+    """A reviewer whose grant covers the model and who has no role on its commune."""
+    reviewing = Scope(tuple(Granted(("reviewer",)).areas(user)))
+    return (reviewing.covers_place(practice.commune_code, practice.province_code)
+            and not reviewer_conflict(user, practice))
 
 
 def practice_clause(which: Scope):

@@ -106,6 +106,11 @@ def reset_database(app) -> None:
         ids = list(db.session.scalars(select(Practice.id)))
         session = db.session
         session.info["suspend_change_log"] = True
+        # Events are append-only by trigger: lifted for the reset only, then put back.
+        from registry.models.workflow import DROP_TRIGGERS, append_only_ddl
+        dialect = session.get_bind().dialect.name
+        for statement in DROP_TRIGGERS[dialect]:
+            session.execute(text(statement))
         for table in reversed(db.metadata.sorted_tables):
             if table.name in REFERENCE_TABLES:
                 continue
@@ -115,6 +120,8 @@ def reset_database(app) -> None:
             if table.name == "practice":
                 session.execute(text("UPDATE practice SET replicated_from_id = NULL"))
             session.execute(table.delete())
+        for statement in append_only_ddl(dialect):
+            session.execute(text(statement))
         session.info["suspend_change_log"] = False
         record_changes(session, ids)
         session.commit()

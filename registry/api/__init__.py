@@ -8,6 +8,8 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 def init_app(app: Flask) -> None:
     from registry.extensions import csrf
-    from registry.api import errors, openapi, practices, search  # noqa: F401  (routes, handlers)
+    from registry.api import (  # noqa: F401  (routes, handlers)
+        errors, openapi, practices, search, workflow,
+    )
     csrf.exempt(bp)
     app.register_blueprint(bp)

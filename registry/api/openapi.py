@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from registry.api import bp
+from registry.api import bp, openapi_workflow
 from registry.domain.fields import INDICATORS, MAX_INTEGER, MAX_LENGTH
 from registry.search.base import FACET_BY_NAME, LIST_FACETS, MAX_PER_PAGE, SORTS
 from registry.search.params import BOOLEAN_VALUES, MAX_PAGE, MAX_VALUES, YEAR_RANGE
@@ -71,6 +71,15 @@ def _schemas() -> dict:
                        "version được chấp nhận và bỏ qua.",
         "properties": {
             "id": {"type": "integer", "description": "Bỏ qua khi ghi."},
+            "status_label": {"type": "string", "description": "Chỉ đọc."},
+            "actions": {"type": "array", "items": {"type": "string"},
+                        "description": "Chỉ đọc: những thao tác người gọi được làm lúc này "
+                                       "(POST …/actions/{action})."},
+            "recognition": {"type": "object", "description": "Chỉ đọc: cấp và ngày công nhận, "
+                            "khen thưởng (tên thành viên chỉ cho người có quyền)."},
+            "replicated_from_id": {"type": ["integer", "null"], "description": "Chỉ đọc."},
+            "replications": {"type": "array", "items": {"type": "object"},
+                             "description": "Chỉ đọc: nơi đã nhân rộng, kèm kết quả gần nhất."},
             "version": {"type": "integer",
                         "description": "Phiên bản đã đọc; dùng để kiểm tra xung đột (PUT/PATCH)."},
             "external_id": _text("external_id", "Mã tham chiếu của hệ thống nguồn (duy nhất).",
@@ -127,6 +136,10 @@ def _schemas() -> dict:
                 "fields": {"type": "object", "additionalProperties": {"type": "string"},
                            "description": "Trường → lý do, ví dụ \"founded_on\", "
                                           "\"core_members[1].phone\"."},
+                "state": {"type": "string",
+                          "description": "Khi thao tác không hợp lệ ở trạng thái hiện tại."},
+                "allowed_actions": {"type": "array", "items": {"type": "string"},
+                                    "description": "Những thao tác được làm lúc này."},
             },
         }},
     }
@@ -207,7 +220,7 @@ def _components() -> dict:
                         "schema": {"type": "string"}},
     }
     return {
-        "schemas": _schemas(), "responses": responses, "headers": headers,
+        "schemas": {**_schemas(), **openapi_workflow.schemas()}, "responses": responses, "headers": headers,
         "parameters": parameters,
         "securitySchemes": {"bearerAuth": {
             "type": "http", "scheme": "bearer",
@@ -395,8 +408,10 @@ def openapi_document() -> dict:
             "license": {"name": "GPL-3.0-or-later", "identifier": "GPL-3.0-or-later"},
         },
         "tags": [{"name": "practices", "description": "Mô hình"},
+                 {"name": "workflow", "description": "Xác minh, đề cử, thẩm định, công nhận, "
+                                                     "nhân rộng (docs/workflow.md)"},
                  {"name": "meta", "description": "Mô tả API"}],
-        "paths": _paths(),
+        "paths": {**_paths(), **openapi_workflow.paths()},
         "components": _components(),
     }
 

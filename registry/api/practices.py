@@ -18,16 +18,19 @@ from registry.api import bp
 from registry.api.auth import current_api_user
 from registry.api.errors import ApiError
 from registry.domain.errors import Conflict, Forbidden, Invalid, StaleVersion
-from registry.domain.records import practice_to_record, validate_outcome
+from registry.domain.records import outcome_to_dict, practice_to_record, validate_outcome
+from registry.domain.workflow import state_label
 from registry.extensions import db
 from registry.models.practices import CoreMember, Practice
-from registry.services import practices as service
+from registry.models.workflow import Commendation
+from registry.services import practices as service, workflow
 from registry.services.reference import check_record
 from registry.services.uow import unit_of_work
 
 SOURCE = "api"
 # Keys the API adds to an interchange record; a GET response can be sent back as is.
-ENVELOPE_KEYS = ("id", "version")
+ENVELOPE_KEYS = ("id", "version", "status_label", "actions", "recognition",
+                 "replicated_from_id", "replications")
 # PUT replaces the record: these keys, when left out, are cleared. external_id, core_members
 # and outcomes are kept when left out (a record exported without personal data has no
 # core_members, and results reports also arrive one by one); send null or [] to clear them.
@@ -90,7 +93,40 @@ def representation(practice: Practice, user) -> dict:
     if not include_personal:
         record.pop("core_members", None)
     return {"id": practice.id, **record, "status": practice.status,
-            "version": practice.version}
+            **workflow_fields(practice, user), "version": practice.version}
+
+
+def workflow_fields(practice, user) -> dict:
+    """What GET /practices/{id} adds for the workflow: actions, recognition, replications."""
+    personal = permissions.can_view_personal_data(user, practice)
+    commendations = db.session.scalars(select(Commendation).where(
+        Commendation.practice_id == practice.id).order_by(Commendation.decided_on)).all()
+    return {
+        "status_label": state_label(practice.status),
+        "actions": workflow.allowed_actions(user, practice),
+        "recognition": {
+            "level": practice.recognition_level,
+            "recognised_on": practice.recognised_on.isoformat()
+            if practice.recognised_on else None,
+            "commendations": [{"kind": c.kind, "level": c.level,
+                               "decided_on": c.decided_on.isoformat(),
+                               "decision_number": c.decision_number, "note": c.note,
+                               **({"member_name": c.member_name} if personal else {})}
+                              for c in commendations],
+        },
+        "replicated_from_id": practice.replicated_from_id,
+        "replications": [
+            {"id": r.id, "name": r.name, "commune_code": r.commune_code,
+             "province_code": r.province_code,
+             "latest_outcome": _latest(r)}
+            for r in practice.replications if permissions.can_view_practice(user, r)],
+    }
+
+
+def _latest(practice) -> dict | None:
+    reports = sorted(practice.outcomes, key=lambda o: o.period)
+    return outcome_to_dict(reports[-1]) if reports else None
+
 
 
 def practice_response(practice: Practice, user, status: int = 200) -> Response:

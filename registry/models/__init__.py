@@ -8,9 +8,13 @@ from registry.models.practices import (
 from registry.models.revisions import Revision
 from registry.models.search_log import SearchChange, SearchCounter
 from registry.models.vocab import Abbreviation, Term
+from registry.models.workflow import (
+    Commendation, Event, Nomination, OutboxMessage, ReviewAssignment,
+)
 
 __all__ = [
-    "Abbreviation", "ApiToken", "Commune", "CoreMember", "Evidence", "Grant", "LoginAttempt",
-    "OutcomeReport", "Practice", "Province", "Revision", "SearchChange", "SearchCounter", "Term",
+    "Abbreviation", "ApiToken", "Commendation", "Commune", "CoreMember", "Event", "Evidence",
+    "Grant", "LoginAttempt", "Nomination", "OutboxMessage", "OutcomeReport", "Practice",
+    "ReviewAssignment", "Province", "Revision", "SearchChange", "SearchCounter", "Term",
     "User", "practice_domains", "practice_forms", "practice_target_groups",
 ]

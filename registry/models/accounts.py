@@ -26,6 +26,10 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Mail: each message at once (False) or one daily digest (True).
+    mail_digest: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_digest_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                            nullable=True)
 
     grants: Mapped[list["Grant"]] = relationship(back_populates="user",
                                                  cascade="all, delete-orphan")
