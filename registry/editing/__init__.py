@@ -17,6 +17,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.jinja_env.globals.update(revision_rows=history.revision_rows,
                                  evidence_category_label=evidence.CATEGORY_LABELS.get,
-                                 format_size=history.format_size)
+                                 format_size=history.format_size,
+                                 field_label=history.field_label)
     with app.app_context():
         evidence.install(db.session.session_factory)

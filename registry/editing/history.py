@@ -128,7 +128,7 @@ def _outcome(outcome: dict, labels: _Labels) -> str:
     return period + (f" ({', '.join(counts)})" if counts else "")
 
 
-def _label(field: str) -> str:
+def field_label(field: str) -> str:
     label = str(EXTRA_LABELS.get(field) or FIELD_LABELS.get(field) or field)
     return label[:1].upper() + label[1:]
 
@@ -146,7 +146,7 @@ def revision_rows(practice, limit: int = 200) -> list[RevisionRow]:
     labels = _Labels()
     rows = []
     for revision in revisions:
-        changes = [ChangeRow(_label(c.get("field", "")),
+        changes = [ChangeRow(field_label(c.get("field", "")),
                              _value(c.get("field", ""), c.get("old"), labels),
                              _value(c.get("field", ""), c.get("new"), labels))
                    for c in revision.changes or [] if isinstance(c, dict)]

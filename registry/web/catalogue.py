@@ -10,6 +10,7 @@ from registry import permissions
 from registry.extensions import db
 from registry.models.practices import Practice
 from registry.web.search import search_page
+from registry.web.workflow import practice_workflow
 
 bp = Blueprint("catalogue", __name__)
 
@@ -30,7 +31,9 @@ def detail(practice_id: int):
     # Replications are listed with their place: loaded together, not one query per row.
     practice = db.session.scalar(select(Practice).where(Practice.id == practice_id).options(
         selectinload(Practice.replications).selectinload(Practice.commune),
-        selectinload(Practice.replications).selectinload(Practice.province)))
+        selectinload(Practice.replications).selectinload(Practice.province),
+        selectinload(Practice.replications).selectinload(Practice.outcomes)))
     if practice is None or not permissions.can_view_practice(current_user, practice):
         abort(404)
-    return render_template("catalogue/detail.html", practice=practice)
+    return render_template("catalogue/detail.html", practice=practice,
+                           flow=practice_workflow(practice))
