@@ -285,3 +285,12 @@ def test_events_cannot_be_changed_or_deleted(app, api):
             assert "append-only" in str(refused.value)
             db.session.rollback()
         assert db.session.get(Event, event_id).reason == ""
+
+
+def test_docs_show_the_table_the_code_runs():
+    """docs/workflow.md carries the transition tables generated from TRANSITIONS."""
+    from pathlib import Path
+
+    from registry.api.openapi_workflow import action_table
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "workflow.md").read_text()
+    assert action_table("practice") in doc and action_table("nomination") in doc
