@@ -34,7 +34,8 @@ def test_search_response_shape(client, practices):
     assert "<mark>Xóm</mark>" in hit["highlight"]["name"]
     assert set(body["facets"]) == {"province", "commune", "kind", "domain", "form",
                                    "target_group", "setting", "lead_organisation", "status",
-                                   "recognition", "founded_year", "has_replications"}
+                                   "recognition", "founded_year", "has_replications",
+                                   "activity"}
     domain = {v["value"]: v for v in body["facets"]["domain"]}
     assert domain["pc-ma-tuy"] == {"value": "pc-ma-tuy", "label": "phòng, chống ma túy",
                                    "count": 1, "selected": True}

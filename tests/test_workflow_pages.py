@@ -179,11 +179,16 @@ def test_buttons_are_only_those_of_the_person(app, browsers, make_practice):
 
 
 def test_possibly_inactive_is_shown(app, browsers, make_practice):
-    from datetime import datetime, timezone
     pid = make_practice(status="registered", outcomes=[{"period": "2020-H1"}])
     html = page(app.test_client(), f"/practices/{pid}")
     assert "Có thể ngừng hoạt động" in html
     fresh = make_practice(status="registered")
     assert "Có thể ngừng hoạt động" not in page(app.test_client(), f"/practices/{fresh}")
     assert f"/practices/{pid}" in page(browsers["officer"], "/inbox")
-    assert datetime.now(timezone.utc)  # the fresh model was created now
+    client = app.test_client()
+    assert client.get(f"/api/v1/practices/{pid}").get_json()["possibly_inactive"] is True
+    assert client.get(f"/api/v1/practices/{fresh}").get_json()["possibly_inactive"] is False
+    found = client.get("/api/v1/practices?activity=possibly_inactive").get_json()
+    assert [hit["id"] for hit in found["hits"]] == [pid]
+    counts = {v["value"]: v["count"] for v in found["facets"]["activity"]}
+    assert counts == {"active": 1, "possibly_inactive": 1}

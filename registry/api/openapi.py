@@ -5,8 +5,8 @@ from flask import jsonify
 
 from registry.api import bp, openapi_workflow
 from registry.domain.fields import INDICATORS, MAX_INTEGER, MAX_LENGTH
-from registry.search.base import FACET_BY_NAME, LIST_FACETS, MAX_PER_PAGE, SORTS
-from registry.search.params import BOOLEAN_VALUES, MAX_PAGE, MAX_VALUES, YEAR_RANGE
+from registry.search.base import FACET_BY_NAME, FIXED_VALUES, LIST_FACETS, MAX_PER_PAGE, SORTS
+from registry.search.params import MAX_PAGE, MAX_VALUES, YEAR_RANGE
 from registry.domain.workflow import RECOGNITION_LEVELS, STATES
 
 JSON = "application/json"
@@ -78,6 +78,8 @@ def _schemas() -> dict:
             "recognition": {"type": "object", "description": "Chỉ đọc: cấp và ngày công nhận, "
                             "khen thưởng (tên thành viên chỉ cho người có quyền)."},
             "replicated_from_id": {"type": ["integer", "null"], "description": "Chỉ đọc."},
+            "possibly_inactive": {"type": "boolean", "description": "Chỉ đọc: không có báo "
+                                  "cáo kết quả trong REGISTRY_INACTIVE_MONTHS tháng."},
             "replications": {"type": "array", "items": {"type": "object"},
                              "description": "Chỉ đọc: nơi đã nhân rộng, kèm kết quả gần nhất."},
             "version": {"type": "integer",
@@ -255,11 +257,8 @@ WRITE_ERRORS = ("BadRequest", "Unauthorized", "Forbidden", "PayloadTooLarge",
 
 
 # Values of facets that are not read from the database.
-FIXED_FACET_VALUES = {
-    "state": [s.code for s in STATES],
-    "recognition": [code for code, _, _ in RECOGNITION_LEVELS],
-    "boolean": list(BOOLEAN_VALUES),
-}
+FIXED_FACET_VALUES = {source: [code for code, _, _ in values]
+                      for source, values in FIXED_VALUES.items()}
 FACET_VALUE_HINTS = {
     "province": "mã tỉnh (2 chữ số)", "commune": "mã xã/phường (5 chữ số)",
 }

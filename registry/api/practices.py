@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 
-from flask import Response, jsonify, request, url_for
+from datetime import date
+
+from flask import Response, current_app, jsonify, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -19,18 +21,19 @@ from registry.api.auth import current_api_user
 from registry.api.errors import ApiError
 from registry.domain.errors import Conflict, Forbidden, Invalid, StaleVersion
 from registry.domain.records import outcome_to_dict, practice_to_record, validate_outcome
-from registry.domain.workflow import state_label
+from registry.domain.workflow import possibly_inactive, state_label
 from registry.extensions import db
 from registry.models.practices import CoreMember, Practice
 from registry.models.workflow import Commendation
 from registry.services import practices as service, workflow
+from registry.services.inbox import activity_dates
 from registry.services.reference import check_record
 from registry.services.uow import unit_of_work
 
 SOURCE = "api"
 # Keys the API adds to an interchange record; a GET response can be sent back as is.
 ENVELOPE_KEYS = ("id", "version", "status_label", "actions", "recognition",
-                 "replicated_from_id", "replications")
+                 "possibly_inactive", "replicated_from_id", "replications")
 # PUT replaces the record: these keys, when left out, are cleared. external_id, core_members
 # and outcomes are kept when left out (a record exported without personal data has no
 # core_members, and results reports also arrive one by one); send null or [] to clear them.
@@ -114,6 +117,9 @@ def workflow_fields(practice, user) -> dict:
                                **({"member_name": c.member_name} if personal else {})}
                               for c in commendations],
         },
+        "possibly_inactive": possibly_inactive(
+            practice.status, activity_dates([practice])[practice.id], date.today(),
+            current_app.config["REGISTRY_INACTIVE_MONTHS"]),
         "replicated_from_id": practice.replicated_from_id,
         "replications": [
             {"id": r.id, "name": r.name, "commune_code": r.commune_code,

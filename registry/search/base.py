@@ -4,13 +4,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from registry.domain.workflow import RECOGNITION_LEVELS, STATES
+
 
 @dataclass(frozen=True)
 class Facet:
     """A facet: its URL/API parameter name, labels, and where its values come from.
 
-    source: "province", "commune", "vocabulary:<name>", "state", "recognition",
-    "year" (a range, founded_from/founded_to), or "boolean".
+    source: "province", "commune", "vocabulary:<name>" (values from the database), "year" (a
+    range, founded_from/founded_to), or a source of FIXED_VALUES ("state", "recognition",
+    "boolean", "activity"), whose codes and labels are declared here once.
     """
 
     name: str
@@ -38,8 +41,27 @@ FACETS: tuple[Facet, ...] = (
     Facet("recognition", "Cấp công nhận", "Recognition level", "recognition"),
     Facet("founded_year", "Năm thành lập", "Year founded", "year", top=30),
     Facet("has_replications", "Đã được nhân rộng", "Replicated elsewhere", "boolean"),
+    Facet("activity", "Hoạt động", "Activity", "activity"),
 )
 FACET_BY_NAME = {f.name: f for f in FACETS}
+# Facet values not read from the database, in their display order: (code, vi, en).
+FIXED_VALUES: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "state": tuple((s.code, s.label_vi, s.label_en) for s in STATES),
+    "recognition": tuple(RECOGNITION_LEVELS),
+    "boolean": (("yes", "Có", "Yes"), ("no", "Không", "No")),
+    # Public models with a results report (or, with none, registered) within
+    # REGISTRY_INACTIVE_MONTHS, and those without (docs/workflow.md).
+    "activity": (("active", "Đang hoạt động", "Active"),
+                 ("possibly_inactive", "Có thể ngừng hoạt động", "Possibly inactive")),
+}
+
+
+def fixed_values(source: str, locale: str = "vi") -> list[tuple[str, str]] | None:
+    """(code, label) of a fixed source in display order, or None for database sources."""
+    values = FIXED_VALUES.get(source)
+    if values is None:
+        return None
+    return [(code, en if locale == "en" else vi) for code, vi, en in values]
 # Facets filtered through repeatable parameters (the year facet uses founded_from/_to).
 LIST_FACETS = tuple(f.name for f in FACETS if f.source != "year")
 SORTS = ("relevance", "newest", "name", "replicated")

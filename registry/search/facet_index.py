@@ -7,20 +7,22 @@ across facets).
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
+
+import numpy as np
+from flask import current_app, has_app_context
 
 from pyroaring import BitMap
 from sqlalchemy import select
 
 from registry.models.places import Commune, Province
 from registry.models.practices import (
-    Practice, practice_domains, practice_forms, practice_target_groups,
+    OutcomeReport, Practice, practice_domains, practice_forms, practice_target_groups,
 )
 from registry.models.vocab import Term
-from registry.search.base import FACETS, FacetValue, SearchRequest
+from registry.search.base import FACETS, FIXED_VALUES, FacetValue, SearchRequest, fixed_values
 from registry.text import collation_key
-from registry.domain.workflow import (
-    PUBLIC_STATES, RECOGNITION_LEVELS, STATES, recognition_label, state_label,
-)
+from registry.domain.workflow import PUBLIC_STATES, months_before, period_end
 
 CHUNK = 500
 LINKS = {"form": practice_forms, "domain": practice_domains,
@@ -29,7 +31,6 @@ COLUMNS = {"status": Practice.status, "province": Practice.province_code,
            "commune": Practice.commune_code, "recognition": Practice.recognition_level}
 TERM_COLUMNS = {"kind": Practice.kind_id, "setting": Practice.setting_id,
                 "lead_organisation": Practice.lead_organisation_id}
-BOOLEAN_LABELS = {"yes": ("Có", "Yes"), "no": ("Không", "No")}
 
 
 class FacetIndex:
@@ -49,6 +50,8 @@ class FacetIndex:
         self.communes: dict[str, tuple[str, str]] = {}
         self.communes_of: dict[str, list[str]] = defaultdict(list)
         self.label_keys: dict[str, str] = {}
+        self.activity: dict[int, int] = {}  # id -> ordinal of its last results period's end
+        self._inactive: tuple[int, BitMap] | None = None
 
     # --- keeping in step --------------------------------------------------------------------
     def _load_reference(self, conn) -> None:
@@ -78,6 +81,9 @@ class FacetIndex:
             for bitmap in facet.values():
                 bitmap.difference_update(changed)
         self.all.difference_update(changed)
+        for pid in changed:
+            self.activity.pop(pid, None)
+        self._inactive = None
         touched = set()
         for pid in changed:
             source = self.source_of.pop(pid, None)
@@ -99,15 +105,16 @@ class FacetIndex:
 
     def _load(self, conn, ids) -> set[int]:
         query = select(Practice.id, Practice.founded_on, Practice.replicated_from_id,
-                       *COLUMNS.values(), *TERM_COLUMNS.values())
+                       Practice.created_at, *COLUMNS.values(), *TERM_COLUMNS.values())
         if ids is not None:
             query = query.where(Practice.id.in_(ids))
         values = self.values
         touched = set()
         adds: dict[tuple[str, str], list[int]] = defaultdict(list)
         for row in conn.execute(query):
-            pid, founded, source = row[0], row[1], row[2]
-            rest = row[3:]
+            pid, founded, source, created = row[0], row[1], row[2], row[3]
+            rest = row[4:]
+            self.activity[pid] = created.date().toordinal() if created else 0
             for name, value in zip(COLUMNS, rest[:len(COLUMNS)]):
                 adds[(name, value)].append(pid)
             for name, term_id in zip(TERM_COLUMNS, rest[len(COLUMNS):]):
@@ -128,6 +135,15 @@ class FacetIndex:
             for pid, term_id in conn.execute(link):
                 if term_id in self.terms:
                     adds[(facet, self.terms[term_id][1])].append(pid)
+        reports = select(OutcomeReport.practice_id, OutcomeReport.period)
+        if ids is not None:
+            reports = reports.where(OutcomeReport.practice_id.in_(ids))
+        ends: dict[int, int] = {}
+        for pid, period in conn.execute(reports):
+            end = period_end(period).toordinal()
+            if end > ends.get(pid, 0):
+                ends[pid] = end
+        self.activity.update(ends)  # a report replaces the registration day
         for (facet, value), pids in adds.items():
             if facet == "":
                 self.all.update(pids)
@@ -144,6 +160,22 @@ class FacetIndex:
         return key
 
     # --- answering ----------------------------------------------------------------------------
+    def public(self) -> BitMap:
+        return BitMap.union(BitMap(), *(self.values["status"].get(s, BitMap())
+                                        for s in PUBLIC_STATES))
+
+    def inactive(self) -> BitMap:
+        """Public models whose last activity is before today's cutoff (cached per cutoff)."""
+        months = current_app.config.get("REGISTRY_INACTIVE_MONTHS", 18) \
+            if has_app_context() else 18
+        cutoff = months_before(date.today(), months).toordinal()
+        if self._inactive is None or self._inactive[0] != cutoff:
+            ids = np.fromiter(self.activity.keys(), dtype=np.int64, count=len(self.activity))
+            days = np.fromiter(self.activity.values(), dtype=np.int64,
+                               count=len(self.activity))
+            self._inactive = (cutoff, BitMap(ids[days < cutoff].tolist()) & self.public())
+        return self._inactive[1]
+
     def visible(self, scope) -> BitMap:
         """Ids in a permissions.Scope (the models a viewer may see), as a bitmap."""
         if scope.everything:
@@ -160,6 +192,9 @@ class FacetIndex:
         return result
 
     def value_bitmap(self, facet: str, value: str) -> BitMap:
+        if facet == "activity":
+            inactive = self.inactive()
+            return inactive if value == "possibly_inactive" else self.public() - inactive
         if facet == "has_replications":
             yes = self.replicated & self.all
             return yes if value == "yes" else self.all - yes
@@ -191,13 +226,9 @@ class FacetIndex:
                      for c in self.communes_of.get(p, [])]
             codes += [c for c in selected if c not in codes]
             return [(c, self.communes.get(c, (c, ""))[0]) for c in codes]
-        if facet.source == "state":
-            return [(s.code, state_label(s.code, request.locale)) for s in STATES]
-        if facet.source == "recognition":
-            return [(code, recognition_label(code, request.locale))
-                    for code, _, _ in RECOGNITION_LEVELS]
-        if facet.source == "boolean":
-            return [(code, labels[1 if en else 0]) for code, labels in BOOLEAN_LABELS.items()]
+        fixed = fixed_values(facet.source, request.locale)
+        if fixed is not None:
+            return fixed
         if facet.source == "year":
             return [(year, year) for year in sorted(self.values["founded_year"], reverse=True)]
         vocabulary = facet.source.split(":", 1)[1]
@@ -229,7 +260,7 @@ class FacetIndex:
                 count = scope.intersection_cardinality(self.value_bitmap(facet.name, code))
                 if count or (is_selected and facet.source != "year"):
                     entries.append(FacetValue(code, label, count, is_selected))
-            if facet.source not in ("state", "recognition", "year", "boolean"):
+            if facet.source != "year" and facet.source not in FIXED_VALUES:
                 entries.sort(key=lambda v: (-v.count, self._sort_key(v.label)))
             result[facet.name] = entries
         return result

@@ -4,14 +4,14 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from registry.extensions import db
-from registry.search.base import FACET_BY_NAME, LIST_FACETS, MAX_PER_PAGE, SORTS, SearchRequest
-from registry.domain.workflow import RECOGNITION_LABELS, STATE_BY_CODE
+from registry.search.base import (
+    FACET_BY_NAME, LIST_FACETS, MAX_PER_PAGE, SORTS, SearchRequest, fixed_values,
+)
 
 SCALAR_PARAMS = ("q", "founded_from", "founded_to", "sort", "page", "per_page")
 MAX_PAGE = 10_000
 MAX_VALUES = 200  # selected values per facet
 YEAR_RANGE = (1900, 2100)
-BOOLEAN_VALUES = ("yes", "no")
 
 
 class SearchArgsError(ValueError):
@@ -25,12 +25,9 @@ class SearchArgsError(ValueError):
 def _known_values(facet_name: str, values: list[str]) -> set[str]:
     """Which of `values` are codes the facet knows (one small query for database values)."""
     source = FACET_BY_NAME[facet_name].source
-    if source == "state":
-        return {v for v in values if v in STATE_BY_CODE}
-    if source == "recognition":
-        return {v for v in values if v in RECOGNITION_LABELS}
-    if source == "boolean":
-        return {v for v in values if v in BOOLEAN_VALUES}
+    fixed = fixed_values(source)
+    if fixed is not None:
+        return {v for v in values if v in dict(fixed)}
     from registry.models.places import Commune, Province
     from registry.models.vocab import Term
     if source == "province":
