@@ -22,4 +22,5 @@ control_socket_disable = True
 def when_ready(server) -> None:
     """Print where the sockets really listen (the port given may be 0: any free port)."""
     for listener in server.LISTENERS:
-        print(f"Đang phục vụ tại {listener} (Ctrl-C để dừng)", file=sys.stdout, flush=True)
+        print(f"Đang phục vụ tại {listener} (đăng nhập: {listener}/login; Ctrl-C để dừng)",
+              file=sys.stdout, flush=True)

@@ -151,7 +151,7 @@ def create_demo_accounts(demo_count: int) -> None:
     click.echo(f"Tài khoản trình diễn ({created} mới), mật khẩu chung: {DEMO_PASSWORD}")
     for email, _name, role, unit in DEMO_ACCOUNTS:
         click.echo(f"  {email:<20} {role} — {unit}")
-    click.echo("Đăng nhập tại http://127.0.0.1:5000/login")
+    click.echo("Đăng nhập ở trang /login của máy chủ (địa chỉ in ra khi máy chủ sẵn sàng).")
 
 
 def register(app: Flask) -> None:
