@@ -20,7 +20,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.sort_keys = False
     app.json.ensure_ascii = False
 
-    from registry import database, i18n, web
+    from registry import database, i18n, routing, web
+    routing.init_app(app)  # first: the routes below are built with its converters
     database.init_app(app)
     i18n.init_app(app)
     from registry import accounts, api, cli, search
