@@ -16,6 +16,7 @@ from registry.accounts import ratelimit
 from registry.accounts.forms import (
     ChangePasswordForm, ConfirmForm, LoginForm, ResetPasswordForm, TokenForm,
 )
+from registry.accounts.redirects import local_path
 from registry.accounts.services import (
     ROLE_LABELS, AccountError, authenticate, change_password, normalise_email, reset_password,
     unit_label,
@@ -36,10 +37,8 @@ def password_stamp(user: User) -> str:
 
 
 def safe_next(target: str | None) -> str:
-    """Only local paths are followed after sign-in (no open redirect)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("catalogue.index")
+    """Only local paths are followed after sign-in (no open redirect, see redirects.py)."""
+    return local_path(target) or url_for("catalogue.index")
 
 
 def _fail(form: LoginForm, status: int, message: str):
