@@ -42,8 +42,9 @@ def test_readme_first_command_serves_demo_catalogue_from_fresh_clone(tmp_path):
     env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep)
                                   if ".venv" not in p)
     log = (tmp_path / "serve.log").open("w")
-    process = subprocess.Popen([command], cwd=clone, env=env, stdout=log,
-                               stderr=subprocess.STDOUT, start_new_session=True, shell=True)
+    # No intermediate shell: the signal goes to scripts/serve as from a terminal.
+    process = subprocess.Popen([str(clone / command)], cwd=clone, env=env, stdout=log,
+                               stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 900
         while True:
