@@ -114,11 +114,12 @@ def token_command(email: str, name: str) -> None:
 def reset_password_command(email: str) -> None:
     """Set a temporary password (from standard input) to be changed at the next sign-in."""
     try:
-        reset_password(get_user(email), read_password())
+        revoked = reset_password(get_user(email), read_password())
     except AccountError as exc:
         fail(exc.message)
     db.session.commit()
-    click.echo(f"Đã đặt mật khẩu tạm thời cho {email}; phải đổi ở lần đăng nhập tới.")
+    click.echo(f"Đã đặt mật khẩu tạm thời cho {email}; phải đổi ở lần đăng nhập tới. "
+               f"Các phiên đăng nhập đã kết thúc; {revoked} mã truy cập API đã bị thu hồi.")
 
 
 @users.command("list")
