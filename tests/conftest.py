@@ -151,6 +151,41 @@ def runner(app):
 
 
 @pytest.fixture
+def empty_database(app, tmp_path):
+    """Factory: the URL of a new, empty database of the test's engine (dropped afterwards)."""
+    drops = []
+
+    def make() -> str:
+        name = f"registry_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+        if app.config["REGISTRY_ENGINE"] == "sqlite":
+            return f"sqlite:///{tmp_path / (name + '.sqlite3')}"
+        url, drop = _postgres_database(name)
+        drops.append(drop)
+        return url
+
+    yield make
+    for drop in drops:
+        drop()
+
+
+@pytest.fixture
+def app_on(app):
+    """Factory: app_on(url) -> the test application's settings on another database."""
+    made = []
+
+    def make(url: str):
+        other = create_app({**app.config, "SQLALCHEMY_DATABASE_URI": url})
+        made.append(other)
+        return other
+
+    yield make
+    for other in made:
+        with other.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
 def app_ctx(app):
     with app.app_context():
         yield

@@ -42,8 +42,9 @@ def test_readme_first_command_serves_demo_catalogue_from_fresh_clone(tmp_path):
     env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep)
                                   if ".venv" not in p)
     log = (tmp_path / "serve.log").open("w")
-    process = subprocess.Popen([command], cwd=clone, env=env, stdout=log,
-                               stderr=subprocess.STDOUT, start_new_session=True, shell=True)
+    # No intermediate shell: the signal goes to scripts/serve as from a terminal.
+    process = subprocess.Popen([str(clone / command)], cwd=clone, env=env, stdout=log,
+                               stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 900
         while True:
@@ -65,10 +66,40 @@ def test_readme_first_command_serves_demo_catalogue_from_fresh_clone(tmp_path):
         total = int(re.search(r"(\d[\d.]*)\s+mô hình", page).group(1).replace(".", ""))
         assert 700 <= total <= 800
         assert (clone / "instance" / "registry.sqlite3").exists()
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
+        # Served by gunicorn, and the address printed is the one given by REGISTRY_PORT.
+        output = (tmp_path / "serve.log").read_text()
+        assert "Starting gunicorn" in output
+        assert f"Đang phục vụ tại http://127.0.0.1:{port} " in output
+        assert "127.0.0.1:5000" not in output or port == 5000
+        # Ctrl-C in a terminal: SIGINT to the whole process group (master and workers).
+        os.killpg(process.pid, signal.SIGINT)
         try:
-            process.wait(timeout=20)
+            returncode = process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+            pytest.fail("scripts/serve did not stop within 30 s of SIGINT")
+        stopped = (tmp_path / "serve.log").read_text()
+        assert returncode == 0, stopped[-3000:]
+        assert "Traceback" not in stopped, stopped[-3000:]
+        with pytest.raises(OSError):
+            _get(f"http://127.0.0.1:{port}/healthz")
+        _assert_group_gone(process.pid)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
         log.close()
+
+
+def _assert_group_gone(pgid: int) -> None:
+    """No process of the server's group (no stray worker) is left a few seconds after."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    pytest.fail("worker processes still running after the server stopped")

@@ -62,13 +62,13 @@ def _user(app, grants, active: bool):
 def _signed_in_client(app, user_id):
     client = app.test_client()
     if user_id is not None:
-        from registry.accounts.views import password_stamp
+        from registry.accounts.sessions import SESSION_KEY
         with app.app_context():
-            stamp = password_stamp(db.session.get(User, user_id))
-        with client.session_transaction() as session:
+            stamp = db.session.get(User, user_id).session_stamp
+        with client.session_transaction() as session:  # as the sign-in leaves it
             session["_user_id"] = str(user_id)
             session["_fresh"] = True
-            session["pw"] = stamp
+            session[SESSION_KEY] = stamp
     return client
 
 

@@ -115,10 +115,11 @@ def reset_password_command(email: str) -> None:
     """Set a temporary password (from standard input) to be changed at the next sign-in."""
     try:
         with unit_of_work(source="cli"):
-            reset_password(get_user(email), read_password())
+            revoked = reset_password(get_user(email), read_password())
     except AccountError as exc:
         fail(exc.message)
-    click.echo(f"Đã đặt mật khẩu tạm thời cho {email}; phải đổi ở lần đăng nhập tới.")
+    click.echo(f"Đã đặt mật khẩu tạm thời cho {email}; phải đổi ở lần đăng nhập tới. "
+               f"Các phiên đăng nhập đã kết thúc; {revoked} mã truy cập API đã bị thu hồi.")
 
 
 @users.command("list")
@@ -151,7 +152,7 @@ def create_demo_accounts(demo_count: int) -> None:
     click.echo(f"Tài khoản trình diễn ({created} mới), mật khẩu chung: {DEMO_PASSWORD}")
     for email, _name, role, unit in DEMO_ACCOUNTS:
         click.echo(f"  {email:<20} {role} — {unit}")
-    click.echo("Đăng nhập tại http://127.0.0.1:5000/login")
+    click.echo("Đăng nhập ở trang /login của máy chủ (địa chỉ in ra khi máy chủ sẵn sàng).")
 
 
 def register(app: Flask) -> None:

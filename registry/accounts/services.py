@@ -141,30 +141,37 @@ def remove_grant(user: User, role: str, unit: str) -> None:
     raise AccountError(f"Tài khoản {user.email} không giữ vai trò {role} trên {unit}.", "role")
 
 
-def set_password(user: User, password: str, *, must_change_password: bool = False) -> None:
-    """Store a new password (strength-checked); `must_change_password` for admin resets."""
+def set_password(user: User, password: str, *, must_change_password: bool = False) -> int:
+    """Store a new password (strength-checked); `must_change_password` for admin resets.
+
+    The account's sessions end and its API tokens are revoked (whoever knew the old password
+    may have made them); returns how many tokens were revoked.
+    """
+    from registry.accounts.sessions import end_all
+    from registry.accounts.tokens import revoke_all
     if problem := password_problem(password):
         raise AccountError(problem, "password")
     user.password_hash = hash_password(password)
     user.must_change_password = must_change_password
-    db.session.flush()
+    end_all(user)
+    return revoke_all(user)
 
 
-def change_password(user: User, current: str, new: str) -> None:
+def change_password(user: User, current: str, new: str) -> int:
     """The user's own change: the current password is required and must differ."""
     if not verify_password(user.password_hash, current):
         raise AccountError(_("Mật khẩu hiện tại không đúng."), "current_password")
     if new == current:
         raise AccountError(_("Mật khẩu mới phải khác mật khẩu hiện tại."), "new_password")
     try:
-        set_password(user, new)
+        return set_password(user, new)
     except AccountError as exc:
         raise AccountError(exc.message, "new_password") from exc
 
 
-def reset_password(user: User, temporary: str) -> None:
+def reset_password(user: User, temporary: str) -> int:
     """An administrator's reset: a temporary password to be changed at the next sign-in."""
-    set_password(user, temporary, must_change_password=True)
+    return set_password(user, temporary, must_change_password=True)
 
 
 def authenticate(email: str, password: str) -> User | None:

@@ -48,6 +48,17 @@ def revoke_token(user: User, token_id: int) -> ApiToken:
     return token
 
 
+def revoke_all(user: User) -> int:
+    """Revoke every active token of `user` (password changed or reset); returns how many."""
+    now, count = utcnow(), 0
+    for token in user.tokens:
+        if token.revoked_at is None:
+            token.revoked_at = now
+            count += 1
+    db.session.flush()
+    return count
+
+
 def user_for_token(plain: str) -> User | None:
     """The active owner of a valid, unrevoked token, with last_used_at updated; else None."""
     if not plain or not plain.startswith(TOKEN_PREFIX):

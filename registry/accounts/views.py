@@ -1,21 +1,20 @@
 """Sign-in, sign-out, password change, the profile with API tokens, administrator resets."""
 from __future__ import annotations
 
-import hashlib
-
 from flask import (
     Blueprint, abort, flash, redirect, render_template, request, session, url_for,
 )
-from flask_babel import gettext as _
+from flask_babel import gettext as _, ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from registry import permissions
-from registry.accounts import ratelimit
+from registry.accounts import ratelimit, sessions
 from registry.accounts.forms import (
     ChangePasswordForm, ConfirmForm, LoginForm, ResetPasswordForm, TokenForm,
 )
+from registry.accounts.redirects import local_path
 from registry.accounts.services import (
     ROLE_LABELS, AccountError, authenticate, change_password, normalise_email, reset_password,
     unit_label,
@@ -31,16 +30,9 @@ bp = Blueprint("auth", __name__)
 OPEN_WHILE_MUST_CHANGE = {"auth.change_password", "auth.logout", "static", "health.healthz"}
 
 
-def password_stamp(user: User) -> str:
-    """Changes whenever the password does: sessions signed in before a change end."""
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
-
-
 def safe_next(target: str | None) -> str:
-    """Only local paths are followed after sign-in (no open redirect)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("catalogue.index")
+    """Only local paths are followed after sign-in (no open redirect, see redirects.py)."""
+    return local_path(target) or url_for("catalogue.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -68,7 +60,7 @@ def login():
     if language:
         session["lang"] = language
     login_user(user)
-    session["pw"] = password_stamp(user)
+    sessions.start(user)
     if user.must_change_password:
         flash(_("Mật khẩu của bạn do quản trị đặt tạm thời: vui lòng đổi mật khẩu mới."), "info")
         return redirect(url_for("auth.change_password"))
@@ -78,6 +70,9 @@ def login():
 @bp.post("/logout")
 def logout():
     if ConfirmForm().validate_on_submit():
+        if current_user.is_authenticated:
+            with unit_of_work(current_user, "web"):
+                sessions.end_all(current_user)  # a cookie kept from before no longer signs in
         logout_user()
         session.clear()
         flash(_("Bạn đã đăng xuất."), "info")
@@ -91,13 +86,16 @@ def change_password_view():
     if form.validate_on_submit():
         try:
             with unit_of_work(current_user, "web"):
-                change_password(current_user, form.current_password.data,
-                                form.new_password.data)
+                revoked = change_password(current_user, form.current_password.data,
+                                          form.new_password.data)
         except AccountError as exc:
             getattr(form, exc.field).errors.append(exc.message)
         else:
-            session["pw"] = password_stamp(current_user)
-            flash(_("Đã đổi mật khẩu."), "info")
+            sessions.start(current_user)  # other sessions ended; this one goes on
+            flash(_("Đã đổi mật khẩu.") if not revoked else
+                  ngettext("Đã đổi mật khẩu; %(num)d mã truy cập API cũ đã bị thu hồi.",
+                           "Đã đổi mật khẩu; %(num)d mã truy cập API cũ đã bị thu hồi.",
+                           revoked), "info")
             return redirect(url_for("auth.profile"))
     status = 400 if request.method == "POST" else 200
     return render_template("auth/password.html", form=form), status

@@ -88,6 +88,7 @@ def nomination_response(nomination, user, status: int = 200):
 @bp.post("/practices/<int:practice_id>/actions/<action>")
 def practice_action(practice_id: int, action: str):
     user = current_api_user(required=True)
+    load_practice(practice_id, user)  # 404 before looking at the body
     body = json_body()
     with unit_of_work(user, SOURCE):
         practice = workflow.perform(user, "practice", practice_id, action,
@@ -121,6 +122,7 @@ def get_nomination(nomination_id: int):
 @bp.post("/nominations/<int:nomination_id>/reviewers")
 def assign_reviewer(nomination_id: int):
     user = current_api_user(required=True)
+    workflow.load_nomination(nomination_id, user)  # 404 before looking at the body
     body = json_body()
     with unit_of_work(user, SOURCE):
         nomination = workflow.perform(user, "nomination", nomination_id, "assign_reviewer",
@@ -131,6 +133,7 @@ def assign_reviewer(nomination_id: int):
 @bp.post("/nominations/<int:nomination_id>/reviews")
 def submit_review(nomination_id: int):
     user = current_api_user(required=True)
+    workflow.load_nomination(nomination_id, user)  # 404 before looking at the body
     body = json_body()
     with unit_of_work(user, SOURCE):
         nomination = workflow.perform(user, "nomination", nomination_id, "review",
@@ -141,6 +144,7 @@ def submit_review(nomination_id: int):
 @bp.post("/nominations/<int:nomination_id>/actions/<action>")
 def nomination_action(nomination_id: int, action: str):
     user = current_api_user(required=True)
+    workflow.load_nomination(nomination_id, user)  # 404 before looking at the body
     body = json_body()
     with unit_of_work(user, SOURCE):
         nomination = workflow.perform(user, "nomination", nomination_id, action,
@@ -152,6 +156,7 @@ def nomination_action(nomination_id: int, action: str):
 @bp.post("/practices/<int:practice_id>/replications")
 def create_replication(practice_id: int):
     user = current_api_user(required=True)
+    load_practice(practice_id, user)  # 404 before looking at the body
     body = json_body()
     copy = body.get("copy") or []
     with unit_of_work(user, SOURCE):
@@ -164,6 +169,7 @@ def create_replication(practice_id: int):
 @bp.post("/practices/<int:practice_id>/commendations")
 def create_commendation(practice_id: int):
     user = current_api_user(required=True)
+    load_practice(practice_id, user)  # 404 before looking at the body
     body = json_body()
     with unit_of_work(user, SOURCE):
         workflow.commend(user, practice_id, kind=body.get("kind"), level=body.get("level"),

@@ -1,6 +1,7 @@
 """People who sign in, the roles they hold on places, their API tokens and login attempts."""
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -12,6 +13,11 @@ from registry.models.practices import utcnow
 
 ROLES = ("officer", "committee", "reviewer", "trainer", "admin")
 NATIONAL = "national"
+
+
+def new_session_stamp() -> str:
+    """A fresh random session stamp (registry/accounts/sessions.py)."""
+    return secrets.token_hex(16)
 
 
 class User(UserMixin, db.Model):
@@ -30,6 +36,10 @@ class User(UserMixin, db.Model):
     mail_digest: Mapped[bool] = mapped_column(Boolean, default=False)
     last_digest_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
                                                             nullable=True)
+    # Every session of the account carries this value; changing it ends them all (sign-out,
+    # password change or reset).
+    session_stamp: Mapped[str] = mapped_column(String(32), default=new_session_stamp,
+                                               server_default="")
 
     grants: Mapped[list["Grant"]] = relationship(back_populates="user",
                                                  cascade="all, delete-orphan")

@@ -44,21 +44,37 @@ def live_server(app):
     thread.join()
 
 
+def is_csp_violation(text: str) -> bool:
+    """Chromium reports each Content-Security-Policy refusal on the console."""
+    return "Content Security Policy" in text
+
+
 @pytest.fixture
-def new_page(browser, live_server):
-    """Factory: new_page(viewport=..., java_script_enabled=...) -> a page in a fresh context."""
-    contexts = []
+def new_page(browser, live_server, request):
+    """Factory: new_page(viewport=..., java_script_enabled=...) -> a page in a fresh context.
+
+    Every page's console is watched: a Content-Security-Policy violation on any page of any
+    browser test fails it (page.csp_violations lists them; a test that provokes one on
+    purpose empties the list)."""
+    contexts, pages = [], []
 
     def make(viewport=None, java_script_enabled=True):
         context = browser.new_context(base_url=live_server, viewport=viewport or WIDE,
                                       java_script_enabled=java_script_enabled)
         context.set_default_timeout(10_000)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        page.csp_violations = []
+        page.on("console", lambda message, page=page: page.csp_violations.append(message.text)
+                if is_csp_violation(message.text) else None)
+        pages.append(page)
+        return page
 
     yield make
+    violations = [text for page in pages for text in page.csp_violations]
     for context in contexts:
         context.close()
+    assert violations == [], f"Content-Security-Policy violations: {violations}"
 
 
 @pytest.fixture

@@ -137,10 +137,12 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_review_assignment_nomination_id'), ['nomination_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_review_assignment_reviewer_id'), ['reviewer_id'], unique=False)
 
-    with op.batch_alter_table('user', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('mail_digest', sa.Boolean(), nullable=False,
-                                      server_default=sa.false()))
-        batch_op.add_column(sa.Column('last_digest_at', sa.DateTime(timezone=True), nullable=True))
+    # In place, not through a batch rebuild: rebuilding "user" on SQLite would cascade-delete
+    # its grants and tokens.
+    op.add_column('user', sa.Column('mail_digest', sa.Boolean(), nullable=False,
+                                    server_default=sa.false()))
+    op.add_column('user', sa.Column('last_digest_at', sa.DateTime(timezone=True),
+                                    nullable=True))
 
     # ### end Alembic commands ###
     dialect = op.get_bind().dialect.name

@@ -1,0 +1,26 @@
+"""Gunicorn settings for `scripts/serve`: workers from the core count, the real address printed."""
+from __future__ import annotations
+
+import os
+import sys
+
+# Slow phone links hold a connection for long; threads keep a worker answering meanwhile and
+# the worker's heartbeat does not depend on a request finishing (no timeout mid-upload).
+worker_class = "gthread"
+threads = int(os.environ.get("REGISTRY_THREADS", "4"))
+workers = int(os.environ.get("REGISTRY_WORKERS") or 2 * (os.cpu_count() or 1) + 1)
+bind = [f"{os.environ.get('REGISTRY_HOST', '127.0.0.1')}:{os.environ.get('REGISTRY_PORT', '5000')}"]
+accesslog = "-"
+# Never preload: wsgi.py opens database connections and warms the search in each worker, and
+# connections must not be shared across the fork.
+preload_app = False
+graceful_timeout = 10
+# No control socket: its default path (~/.gunicorn/gunicorn.ctl) is shared by every instance.
+control_socket_disable = True
+
+
+def when_ready(server) -> None:
+    """Print where the sockets really listen (the port given may be 0: any free port)."""
+    for listener in server.LISTENERS:
+        print(f"Đang phục vụ tại {listener} (đăng nhập: {listener}/login; Ctrl-C để dừng)",
+              file=sys.stdout, flush=True)
