@@ -12,6 +12,7 @@ from registry.models.places import Commune, Province
 from registry.models.practices import Practice
 from registry.models.vocab import Term
 from registry.search import get_backend
+from registry.search.base import SearchUnavailable
 from registry.search.params import SearchArgsError, parse_search_args
 from registry.workflow import recognition_label, state_label
 
@@ -74,7 +75,11 @@ def search_practices():
                        code="invalid_parameters", fields=fields)
     search_request.locale = locale
     search_request.viewer = user
-    result = get_backend().search(search_request)
+    try:
+        result = get_backend().search(search_request)
+    except SearchUnavailable:
+        raise ApiError(503, "Máy chủ tìm kiếm tạm thời không hoạt động; vui lòng thử lại sau.",
+                       code="search_unavailable", headers={"Retry-After": "30"})
     return jsonify({
         "total": result.total,
         "page": result.page,

@@ -15,7 +15,9 @@ from registry.extensions import db
 from registry.i18n import current_locale
 from registry.models.practices import Practice
 from registry.search import get_backend
-from registry.search.base import FACET_BY_NAME, FACETS, SORTS, SearchResult
+from registry.search.base import (
+    FACET_BY_NAME, FACETS, SORTS, SearchResult, SearchUnavailable,
+)
 from registry.search.params import SearchArgsError, parse_search_args
 
 # Parameters of the page, not of the search: expanded facets and the interface language.
@@ -197,8 +199,14 @@ def search_page():
         if search_request.sort == "relevance" and not search_request.q.strip():
             search_request.sort = "name"  # no text to rank by: browse the catalogue A–Z
         filters = search_request.filters
-        page.result = get_backend().search(search_request)
-        page.cards = load_cards(page.result)
+        try:
+            page.result = get_backend().search(search_request)
+        except SearchUnavailable:
+            page.error = _("Máy chủ tìm kiếm tạm thời không hoạt động, chưa thể tìm kiếm. "
+                           "Vui lòng thử lại sau ít phút.")
+            status = 503
+        else:
+            page.cards = load_cards(page.result)
     if page.result:
         page.panels = build_panels(page, filters)
     page.chips = build_chips(page, filters)
