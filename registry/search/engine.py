@@ -479,6 +479,8 @@ def facet_values(counts: dict[str, dict[str, int]],
                 found.setdefault(value, 0)
         found = {v: n for v, n in found.items() if n or v in selected}
         labels = _labels(facet, set(found), request.locale)
+        if facet.source.startswith("vocabulary:") or facet.source in ("province", "commune"):
+            found = {v: n for v, n in found.items() if v in labels}  # unknown codes: unlisted
         if facet.source == "year":
             ordered = sorted(found, key=int, reverse=True)
         elif facet.source in DECLARED_ORDER:
