@@ -21,7 +21,7 @@ from registry.models.accounts import Grant, User
 from registry.search import engine, get_backend
 from registry.search.base import FACETS, SearchRequest, SearchUnavailable
 from registry.search.elastic_mapping import (
-    TEXT_FIELDS, build_search, document, index_mappings, index_settings, text_query,
+    TEXT_FIELDS, build_search, index_mappings, index_settings, text_query,
     visibility_filter,
 )
 from registry.search.query import parse_query

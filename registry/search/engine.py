@@ -7,6 +7,7 @@ bodies are those of registry.search.elastic_mapping.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -404,7 +405,7 @@ class EngineBackend:
         body = build_search(request, abbreviations=abbreviations,
                             commune_scope=commune_scope(request))
         try:
-            response = self.client.request("POST", f"/{self.alias}/_search", body)
+            response = self._search(body)
         except EngineUnavailable as exc:
             log.error("%s search failed: %s", self.engine, exc)
             raise
@@ -420,6 +421,28 @@ class EngineBackend:
         return SearchResult(total=response["hits"]["total"]["value"], page=request.page,
                             per_page=request.per_page, hits=hits,
                             facets=facet_values(counts_from_response(response), request))
+
+
+    def _search(self, body: dict) -> dict:
+        """One round trip (_msearch): the facet counts as a size-0 request, which the
+        engine's shard request cache keeps until the next refresh (i.e. the next write), and
+        the page of hits; answered as one search response."""
+        counts = {"query": body["query"], "aggs": body["aggs"], "size": 0,
+                  "track_total_hits": False}
+        page = {k: v for k, v in body.items() if k != "aggs"}
+        lines = [{"index": self.alias, "request_cache": True}, counts,
+                 {"index": self.alias}, page]
+        answers = self.client.request("POST", "/_msearch", ndjson(lines), bulk=True)
+        answers = answers["responses"]
+        for answer in answers:
+            if "error" in answer:
+                status = answer.get("status", 400)
+                if status >= 500 or status == 429:
+                    raise EngineUnavailable(f"search failed: {answer['error']}")
+                error = answer["error"]
+                raise EngineRequestError(status, error.get("type") if isinstance(error, dict)
+                                         else str(error), str(error))
+        return {"hits": answers[1]["hits"], "aggregations": answers[0].get("aggregations")}
 
 
 def commune_scope(request: SearchRequest) -> list[str]:
@@ -452,6 +475,8 @@ def _labels(facet, codes: set[str], locale: str) -> dict[str, str]:
                                                   Term.code.in_(codes)))
     return {t.code: t.label(locale) for t in terms}
 
+
+_sort_key = functools.lru_cache(maxsize=16_384)(collation_key)  # labels repeat endlessly
 
 # Facets listed in their declared order; the others most frequent first, then by label.
 DECLARED_ORDER = {
@@ -488,7 +513,7 @@ def facet_values(counts: dict[str, dict[str, int]],
             ordered = sorted(found, key=lambda v: (order.get(v, len(order)), v))
         else:
             ordered = sorted(found, key=lambda v: (-found[v],
-                                                   collation_key(labels.get(v, v)), v))
+                                                   _sort_key(labels.get(v, v)), v))
         facets[facet.name] = [FacetValue(v, labels.get(v, v), found[v], v in selected)
                               for v in ordered]
     return facets
