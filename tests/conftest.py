@@ -67,6 +67,7 @@ def build_app(engine: str, tmp_path_factory, extra: dict | None = None):
         "REGISTRY_UPLOAD_DIR": str(base / "uploads"),
         "REGISTRY_ENGINE": engine,
         "REGISTRY_ELASTICSEARCH_URL": None,
+        "REGISTRY_OPENSEARCH_URL": None,
     }
     config.update(extra or {})
     app = create_app(config)

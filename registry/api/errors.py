@@ -28,6 +28,7 @@ STATUS_ERRORS = {
                                    "tránh ghi đè thay đổi của người khác."),
     429: ("too_many_requests", "Quá nhiều yêu cầu, vui lòng thử lại sau."),
     500: ("internal_error", "Lỗi máy chủ; thay đổi chưa được lưu. Vui lòng thử lại sau."),
+    503: ("unavailable", "Dịch vụ tạm thời không hoạt động; vui lòng thử lại sau."),
 }
 
 

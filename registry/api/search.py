@@ -11,9 +11,10 @@ from registry.extensions import db
 from registry.models.places import Commune, Province
 from registry.models.practices import Practice
 from registry.models.vocab import Term
+from registry.domain.workflow import recognition_label, state_label
+from registry.search.base import SearchUnavailable
 from registry.search.params import SearchArgsError
 from registry.search.service import prepare_search, search
-from registry.domain.workflow import recognition_label, state_label
 
 LANGUAGES = ("vi", "en")
 
@@ -71,7 +72,11 @@ def search_practices():
     if fields:
         raise ApiError(400, "Tham số tìm kiếm không hợp lệ: " + ", ".join(sorted(fields)) + ".",
                        code="invalid_parameters", fields=fields)
-    result = search(search_request)
+    try:
+        result = search(search_request)
+    except SearchUnavailable:
+        raise ApiError(503, "Máy chủ tìm kiếm tạm thời không hoạt động; vui lòng thử lại sau.",
+                       code="search_unavailable", headers={"Retry-After": "30"})
     return jsonify({
         "total": result.total,
         "page": result.page,

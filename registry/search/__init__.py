@@ -1,4 +1,5 @@
-"""Search behind one interface: the SQL backend by default, Elasticsearch when configured."""
+"""Search behind one interface: the SQL backend by default, Elasticsearch or OpenSearch when
+configured."""
 from __future__ import annotations
 
 import threading
@@ -10,15 +11,22 @@ from registry.search.base import SearchBackend
 _creating = threading.Lock()
 
 
-def create_backend(app: Flask) -> SearchBackend:
-    """Elasticsearch when REGISTRY_ELASTICSEARCH_URL is set, else the SQL backend.
-
-    registry.search.elastic is imported only then: its create_backend(app) if it has one,
-    else ElasticsearchBackend(app)."""
+def _engine(app: Flask) -> str | None:
+    """"elasticsearch" when REGISTRY_ELASTICSEARCH_URL is set, "opensearch" when
+    REGISTRY_OPENSEARCH_URL is, else None (the SQL backend)."""
     if app.config.get("REGISTRY_ELASTICSEARCH_URL"):
-        from registry.search import elastic
-        factory = getattr(elastic, "create_backend", None) or elastic.ElasticsearchBackend
-        return factory(app)
+        return "elasticsearch"
+    if app.config.get("REGISTRY_OPENSEARCH_URL"):
+        return "opensearch"
+    return None
+
+
+def create_backend(app: Flask) -> SearchBackend:
+    """The engine backend when an engine URL is set (registry.search.engine, imported only
+    then), else the SQL backend."""
+    if _engine(app):
+        from registry.search import engine
+        return engine.create_backend(app)
     from registry.search.sql import SqlSearchBackend
     return SqlSearchBackend()
 
@@ -26,9 +34,9 @@ def create_backend(app: Flask) -> SearchBackend:
 def init_app(app: Flask) -> None:
     """The backend lives in app.extensions["search"], created on first use, one per process."""
     app.extensions["search"] = None
-    if app.config.get("REGISTRY_ELASTICSEARCH_URL"):
-        from registry.search import elastic
-        elastic.install_sync(app)  # the index follows every commit, even before a search
+    if _engine(app):
+        from registry.search import engine
+        engine.install_sync(app)  # the index follows every commit, even before a search
 
 
 def get_backend() -> SearchBackend:

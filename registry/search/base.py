@@ -117,5 +117,11 @@ class SearchBackend(Protocol):
     def index(self, practice_ids) -> None:
         """Bring these practices up to date in the index (removing those gone or hidden)."""
 
-    def reindex_all(self) -> int:
-        """Rebuild the whole index from the database; returns the number of documents."""
+    def reindex_all(self, progress=None) -> int:
+        """Rebuild the whole index from the database; returns the number of documents.
+        `progress(done, total)`, if given, is called as it goes."""
+
+
+class SearchUnavailable(Exception):
+    """The search backend cannot answer now (e.g. the search engine is down); pages say so
+    and the API answers 503. Writes are not affected: the database stays the reference."""

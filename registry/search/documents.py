@@ -114,13 +114,18 @@ def read_rows(conn, practice_ids) -> dict[int, dict[str, str]]:
     return rows
 
 
-def rebuild_all(conn, batch: int = 2000) -> int:
-    """Rewrite every practice_text row from the practices; returns the number of rows."""
+def rebuild_all(conn, batch: int = 2000, progress=None) -> int:
+    """Rewrite every practice_text row from the practices; returns the number of rows.
+    `progress(done, total)` is called after each batch."""
     conn.execute(text("DELETE FROM practice_text"))
     ids = list(conn.execute(select(Practice.id).order_by(Practice.id)).scalars())
+    if progress:
+        progress(0, len(ids))
     for start in range(0, len(ids), batch):
         chunk = ids[start:start + batch]
         write_rows(conn, [], build_rows(conn, chunk))
+        if progress:
+            progress(min(start + batch, len(ids)), len(ids))
     if conn.dialect.name == "sqlite":
         conn.execute(text("INSERT INTO practice_text(practice_text) VALUES ('optimize')"))
     return len(ids)

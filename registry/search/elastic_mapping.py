@@ -1,97 +1,78 @@
-"""What Elasticsearch sees: index settings and mapping, documents, and search bodies.
+"""What the search engine sees (Elasticsearch 9 and OpenSearch alike): index settings and
+mapping, documents, and search bodies.
 
-Pure functions, no client and no database: the backend (registry.search.elastic) feeds them.
+Pure functions, no client and no database: the backend (registry.search.engine) feeds them.
+
+The engines' integration-test distributions carry only the server's own analysers (no
+`analysis-common`: no pattern tokenizer, asciifolding or mapping char filter). So the text is
+tokenised and folded in Python, exactly as for the SQL backend (registry.search.documents:
+`text_row`), and indexed already split, one space between words, with the built-in
+`whitespace` analyser: both backends see the very same words.
 """
 from __future__ import annotations
 
-from markupsafe import escape
+from datetime import date
 
 from registry import permissions
-from registry.markdown import plain_text
-from registry.search.base import FACETS, Hit, SearchRequest
+from registry.domain.workflow import PUBLIC_STATES, months_before, period_end
+from registry.search.base import FACETS, SearchRequest
 from registry.search.query import Atom, ParsedQuery, Term, parse_query
-from registry.text import canonical
 
 # Keyword fields holding codes, one per facet of registry.search.base.FACETS except the year,
 # which is an integer so that founded_from/founded_to become a range query.
 KEYWORD_FACETS = ("province", "commune", "kind", "domain", "form", "target_group", "setting",
                   "lead_organisation", "status", "recognition", "has_replications")
 YEAR_FIELD = "founded_year"
+# The activity facet is computed at query time (it changes with the date, not the data): the
+# day (ordinal) a model's last results period ended, or it was created, compared with the
+# cutoff of REGISTRY_INACTIVE_MONTHS.
+ACTIVITY_FIELD = "last_activity"
 # Pages as deep as the API allows (registry.search.params: 10,000 pages of up to 100).
 MAX_RESULT_WINDOW = 1_000_000
-# Text fields: each indexed twice, "exact" (the spelling as typed, marks kept) and "folded".
-TEXT_FIELDS = ("name", "body")
+# Text fields, as the columns of practice_text: the name and the body, each in its exact
+# spelling (marks kept) and folded.
+TEXT_FIELDS = ("name_exact", "name_folded", "body_exact", "body_folded")
+TEXT_ANALYZER = "whitespace"  # built into the server of both engines
 
 
 def index_settings() -> dict:
-    """Analysis settings: one shard so that terms aggregations count exactly.
-
-    Text is stored already canonical (registry.text.canonical: NFC, new-style tone placement,
-    no control characters), so the exact analyzer only lower-cases; the folded analyzer also
-    strips every mark (asciifolding covers the Vietnamese vowels) and maps đ to d. Both split
-    words where registry.search.documents.TOKEN does (letters and digits), so a query parsed
-    by registry.search.query finds the same words as in the SQL backend; the standard
-    tokenizer would keep "2.000" or "e.g" as one word.
-    """
-    return {
-        "number_of_shards": 1,
-        "max_result_window": MAX_RESULT_WINDOW,
-        "analysis": {
-            "char_filter": {
-                "vi_d": {"type": "mapping", "mappings": ["đ => d", "Đ => D"]},
-            },
-            "tokenizer": {
-                "words": {"type": "pattern", "pattern": "[^\\p{L}\\p{N}]+"},
-            },
-            "analyzer": {
-                "exact": {"type": "custom", "tokenizer": "words", "filter": ["lowercase"]},
-                "folded": {"type": "custom", "tokenizer": "words", "char_filter": ["vi_d"],
-                           "filter": ["lowercase", "asciifolding"]},
-            },
-        },
-    }
+    """One shard so that terms aggregations count exactly; no replica (a single node)."""
+    return {"number_of_shards": 1, "number_of_replicas": 0,
+            "max_result_window": MAX_RESULT_WINDOW}
 
 
 def index_mappings() -> dict:
-    """Fields of a practice document; core members are never part of it."""
+    """Fields of a practice document; core members are never part of it. The words are
+    indexed, not stored in _source (the hits are drawn from the database)."""
     properties: dict = {
         "practice_id": {"type": "integer"},
-        "summary": {"type": "text", "index": False},
         "name_sort": {"type": "keyword"},
         "replicated_from": {"type": "integer"},
         "replication_count": {"type": "integer"},
         "created_at": {"type": "date_nanos"},  # microseconds, as the database keeps them
         YEAR_FIELD: {"type": "integer"},
+        ACTIVITY_FIELD: {"type": "integer"},
     }
     for name in TEXT_FIELDS:
-        properties[name] = {"type": "text", "analyzer": "exact",
-                            "fields": {"folded": {"type": "text", "analyzer": "folded"}}}
+        properties[name] = {"type": "text", "analyzer": TEXT_ANALYZER, "norms": False}
     for name in KEYWORD_FACETS:
         properties[name] = {"type": "keyword"}
-    return {"dynamic": "strict", "properties": properties}
+    return {"dynamic": "strict", "_source": {"excludes": list(TEXT_FIELDS)},
+            "properties": properties}
 
 
 def _code(term) -> str | None:
     return term.code if term is not None else None
 
 
-def document(practice, replications: int = 0) -> dict:
-    """The indexed form of a practice: codes for facets, canonical text for search.
-
-    The body gathers what people search besides the name: kind, summary, description, place,
-    lead organisation and results narratives. Core members (personal data) stay out.
-    """
-    parts = [practice.kind.label_vi if practice.kind else "", practice.summary,
-             plain_text(practice.description), practice.hamlet,
-             practice.commune.name if practice.commune else "",
-             practice.province.name if practice.province else "",
-             practice.lead_organisation.label_vi if practice.lead_organisation else ""]
-    parts += [report.narrative for report in practice.outcomes]
+def document(practice, replications: int = 0, text: dict[str, str] | None = None) -> dict:
+    """The indexed form of a practice: codes for facets, and its words as the SQL backend
+    has them (`text`: a row of registry.search.documents.build_rows; core members are never
+    part of it)."""
+    text = text or {name: "" for name in TEXT_FIELDS}
     return {
         "practice_id": practice.id,
-        "name": canonical(practice.name),
-        "body": canonical(" \n".join(p for p in parts if p)),
-        "summary": canonical(practice.summary),
+        **{name: text[name] for name in TEXT_FIELDS},
         "name_sort": practice.name_sort_key,
         "province": practice.province_code,
         "commune": practice.commune_code,
@@ -108,7 +89,26 @@ def document(practice, replications: int = 0) -> dict:
         "replication_count": replications,
         "replicated_from": practice.replicated_from_id,
         "created_at": practice.created_at.isoformat() if practice.created_at else None,
+        ACTIVITY_FIELD: last_activity(practice),
     }
+
+
+def last_activity(practice) -> int | None:
+    """The ordinal day of the end of the latest results period, or of the creation."""
+    ends = [period_end(o.period) for o in practice.outcomes]
+    if ends:
+        return max(ends).toordinal()
+    return practice.created_at.date().toordinal() if practice.created_at else None
+
+
+def activity_filters(cutoff: int) -> dict[str, dict]:
+    """The two values of the activity facet (registry.search.base.FIXED_VALUES) as filters:
+    public models active since the cutoff day, and those before it."""
+    public = {"terms": {"status": sorted(PUBLIC_STATES)}}
+    return {"active": {"bool": {"filter": [public, {"range": {ACTIVITY_FIELD: {
+                "gte": cutoff}}}]}},
+            "possibly_inactive": {"bool": {"filter": [public, {"range": {ACTIVITY_FIELD: {
+                "lt": cutoff}}}]}}}
 
 
 # --- search bodies ---------------------------------------------------------------------
@@ -120,9 +120,9 @@ PAIR_IN_NAME_SCORE = 50  # each pair of neighbouring typed words side by side in
 PAIR_SCORE = 20  # ... side by side anywhere
 EXACT_SCORE = 1  # every term found spelt exactly as typed (marks included)
 BUCKETS = 10_000  # terms aggregation size: above any vocabulary, province or year list
-ALL_YEARS = "all_years"
-SNIPPET_CHARS = 200
-MAX_ANALYZED_OFFSET = 999_999  # below the index default (1,000,000) for highlighting
+# Words a prefix at the end of a phrase may stand for (phrase_prefix stops at 50 by default;
+# the SQL backend expands every one).
+MAX_EXPANSIONS = 10_000
 # Ties are broken by id, as in the SQL backend, so both page through the same order.
 SORT_ORDERS = {
     "relevance": ["_score", {"practice_id": "asc"}],
@@ -139,14 +139,16 @@ def _any(queries: list[dict]) -> dict:
 
 def atom_query(atom: Atom, name_only: bool = False) -> dict:
     """An atom of registry.search.query: its words, in order, in the exact or folded field."""
-    suffix = "" if atom.field == "exact" else ".folded"
-    fields = [f"name{suffix}"] if name_only else [f"name{suffix}", f"body{suffix}"]
+    fields = [f"name_{atom.field}"] if name_only else [f"name_{atom.field}",
+                                                        f"body_{atom.field}"]
     words = " ".join(atom.tokens)
     if atom.prefix and len(atom.tokens) == 1:
-        # A prefix query expands to every matching word (phrase_prefix would stop at 50).
+        # A prefix query expands to every matching word.
         return _any([{"prefix": {field: {"value": atom.tokens[0]}}} for field in fields])
-    kind = ("phrase_prefix" if atom.prefix else "phrase" if len(atom.tokens) > 1
-            else "best_fields")
+    if atom.prefix:
+        return {"multi_match": {"query": words, "fields": fields, "type": "phrase_prefix",
+                                "max_expansions": MAX_EXPANSIONS}}
+    kind = "phrase" if len(atom.tokens) > 1 else "best_fields"
     return {"multi_match": {"query": words, "fields": fields, "type": kind}}
 
 
@@ -196,7 +198,7 @@ def scope_filter(scope: permissions.Scope) -> dict | None:
     return _any(areas) if areas else {"match_none": {}}
 
 
-def selection_filters(request: SearchRequest) -> dict[str, dict]:
+def selection_filters(request: SearchRequest, cutoff: int | None = None) -> dict[str, dict]:
     """One filter per facet with a selection: values of a facet OR-ed, the year as a range."""
     filters = {}
     for facet in FACETS:
@@ -208,19 +210,29 @@ def selection_filters(request: SearchRequest) -> dict[str, dict]:
                 bounds["lte"] = request.founded_to
             if bounds:
                 filters[facet.name] = {"range": {YEAR_FIELD: bounds}}
+        elif facet.source == "activity" and request.filters.get(facet.name):
+            values = activity_filters(cutoff or 0)
+            filters[facet.name] = _any([values[v] for v in request.filters[facet.name]
+                                        if v in values] or [{"match_none": {}}])
         elif request.filters.get(facet.name):
             filters[facet.name] = {"terms": {facet.name: list(request.filters[facet.name])}}
     return filters
 
 
-def facet_aggregations(request: SearchRequest, commune_scope: list[str]) -> dict:
+def facet_aggregations(request: SearchRequest, commune_scope: list[str],
+                       cutoff: int | None = None) -> dict:
     """For each facet, a filter aggregation applying every OTHER facet's selection, with the
     value counts inside; commune values are counted only within `commune_scope` (the
     communes of the selected provinces, plus those selected)."""
-    selections = selection_filters(request)
+    selections = selection_filters(request, cutoff)
     aggregations = {}
     for facet in FACETS:
         others = [f for name, f in selections.items() if name != facet.name]
+        if facet.source == "activity":
+            aggregations[facet.name] = {"filter": {"bool": {"filter": others}},
+                                        "aggs": {"values": {"filters": {
+                                            "filters": activity_filters(cutoff or 0)}}}}
+            continue
         terms: dict = {"field": facet.name, "size": BUCKETS}
         if facet.name == "commune":
             if not commune_scope:
@@ -228,20 +240,17 @@ def facet_aggregations(request: SearchRequest, commune_scope: list[str]) -> dict
             terms.update(include=sorted(commune_scope), size=len(commune_scope))
         aggregations[facet.name] = {"filter": {"bool": {"filter": others}},
                                     "aggs": {"values": {"terms": terms}}}
-    # The years of every model, whatever the query: a selected year stays listed at 0 if any
-    # model has it (as the SQL backend lists them).
-    aggregations[ALL_YEARS] = {"global": {}, "aggs": {"values": {"terms": {
-        "field": YEAR_FIELD, "size": BUCKETS}}}}
     return aggregations
 
 
 def build_search(request: SearchRequest, *, abbreviations: dict[str, str],
-                 commune_scope: list[str]) -> dict:
+                 commune_scope: list[str], inactive_months: int = 18) -> dict:
     """The search body: text and visibility in the query (so aggregations see them), every
     selection in the post filter (so only the hits see them all).
 
     `abbreviations` maps folded short forms ("antt") to their expansions."""
     parsed = parse_query(request.q, abbreviations)
+    cutoff = months_before(date.today(), inactive_months).toordinal()
     visibility = visibility_filter(request.viewer)
     text = text_query(parsed)
     query = {"bool": {"filter": [visibility] if visibility else []}}
@@ -249,26 +258,14 @@ def build_search(request: SearchRequest, *, abbreviations: dict[str, str],
         query["bool"]["must"] = [text]
     body = {
         "query": query,
-        "post_filter": {"bool": {"filter": list(selection_filters(request).values())}},
-        "aggs": facet_aggregations(request, commune_scope),
+        "post_filter": {"bool": {"filter": list(selection_filters(request, cutoff).values())}},
+        "aggs": facet_aggregations(request, commune_scope, cutoff),
         "sort": SORT_ORDERS.get(request.sort, SORT_ORDERS["relevance"]),
         "from": (request.page - 1) * request.per_page,
         "size": request.per_page,
         "track_total_hits": True,
-        "_source": ["practice_id", "name", "summary"],
+        "_source": ["practice_id"],
     }
-    if text:
-        whole = {"number_of_fragments": 0}
-        snippet = {"fragment_size": SNIPPET_CHARS, "number_of_fragments": 1}
-        body["highlight"] = {
-            "pre_tags": ["<mark>"], "post_tags": ["</mark>"], "encoder": "html",
-            "require_field_match": True,
-            # Very long descriptions are highlighted in their first part instead of failing.
-            "max_analyzed_offset": MAX_ANALYZED_OFFSET,
-            "highlight_query": _any([atom_query(a) for a in parsed.atoms()]),
-            "fields": {"name": whole, "name.folded": whole,
-                       "body": snippet, "body.folded": snippet},
-        }
     return body
 
 
@@ -276,28 +273,10 @@ def counts_from_response(response: dict) -> dict[str, dict[str, int]]:
     """facet name -> value -> count, from the aggregations of a search response."""
     counts = {}
     for name, aggregation in (response.get("aggregations") or {}).items():
+        buckets = aggregation["values"]["buckets"]
+        if isinstance(buckets, dict):  # a filters aggregation: named buckets
+            counts[name] = {key: b["doc_count"] for key, b in buckets.items()}
+            continue
         counts[name] = {str(b.get("key_as_string", b["key"])): b["doc_count"]
-                        for b in aggregation["values"]["buckets"]}
+                        for b in buckets}
     return counts
-
-
-def _most_marked(*fragment_lists) -> str | None:
-    """Of the exact and the folded highlight of a field, the one with more marks."""
-    fragments = [f[0] for f in fragment_lists if f]
-    return max(fragments, key=lambda f: f.count("<mark>")) if fragments else None
-
-
-def hit_from_source(hit: dict) -> Hit:
-    """A Hit with <mark> fragments from the highlighter (already HTML-escaped by it)."""
-    source, marks = hit["_source"], hit.get("highlight", {})
-    name = _most_marked(marks.get("name"), marks.get("name.folded"))
-    snippet = _most_marked(marks.get("body"), marks.get("body.folded"))
-    if name is None:
-        name = str(escape(source.get("name", "")))
-    if snippet is None:
-        summary = source.get("summary", "")
-        cut = summary
-        if len(summary) > SNIPPET_CHARS:
-            cut = summary[:SNIPPET_CHARS].rsplit(" ", 1)[0] + " …"
-        snippet = str(escape(cut))
-    return Hit(practice_id=int(source["practice_id"]), name_html=name, snippet_html=snippet)

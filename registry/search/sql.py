@@ -20,17 +20,16 @@ from registry.models.practices import Practice
 from registry.models.search_log import SearchChange
 from registry.models.vocab import Abbreviation
 from registry.search import documents
-from registry.search.base import Hit, SearchRequest, SearchResult
+from registry.search.base import SearchRequest, SearchResult
 from registry.search.changes import current_generation
 from registry.search.facet_index import FacetIndex
-from registry.search.highlight import Matcher, mark, snippet
+from registry.search.hits import page_hits
 from registry.search.query import Atom, ParsedQuery, parse_query
 from registry.text import fold
 
 REBUILD_AFTER = 20_000  # changed practices beyond which a full rebuild is cheaper
 RECHECK_ATOMS_UP_TO = 2_000  # beyond this many changes the atom cache is dropped instead
 ATOM_CACHE_SIZE = 2_048  # at most ~30 KB each at 100,000 models
-SNIPPET_SOURCE = 4_000  # characters of the description looked at for a snippet
 
 
 class SqlSearchBackend:
@@ -236,36 +235,18 @@ class SqlSearchBackend:
                 page_ids = self._page_by_rank(conn, matches, request.sort, start, stop)
             else:
                 page_ids = self._page_by_relevance(conn, matches, parsed, start, stop)
-            hits = self._hits(conn, page_ids, parsed)
+            hits = page_hits(conn, page_ids, parsed)
         return SearchResult(total=len(matches), page=request.page, per_page=request.per_page,
                             hits=hits, facets=facets)
-
-    def _hits(self, conn, page_ids: list[int], parsed: ParsedQuery) -> list[Hit]:
-        if not page_ids:
-            return []
-        matcher = Matcher(parsed.atoms())  # shared by the page's hits: words repeat
-        rows = {pid: (name, summary, description) for pid, name, summary, description in
-                conn.execute(select(Practice.id, Practice.name, Practice.summary,
-                                    Practice.description).where(Practice.id.in_(page_ids)))}
-        hits = []
-        for pid in page_ids:
-            if pid not in rows:
-                continue
-            name, summary, description = rows[pid]
-            body = summary or ""
-            if matcher.atoms or not body:  # the first match may be in the description
-                body += " " + documents.light_plain_text(description[:SNIPPET_SOURCE])
-            hits.append(Hit(pid, name_html=mark(name, matcher),
-                            snippet_html=snippet(body, matcher)))
-        return hits
 
     def index(self, practice_ids) -> None:
         """Rewrite these practices' words now (flushes already do it; this is for repairs)."""
         documents.refresh_text(db.session.connection(), practice_ids)
 
-    def reindex_all(self) -> int:
-        """Rebuild practice_text from the practices; the caller commits."""
+    def reindex_all(self, progress=None) -> int:
+        """Rebuild practice_text from the practices; the caller commits.
+        `progress(done, total)` is called after each batch."""
         with self.lock:
-            count = documents.rebuild_all(db.session.connection())
+            count = documents.rebuild_all(db.session.connection(), progress=progress)
             self.generation = None
             return count

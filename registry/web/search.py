@@ -14,9 +14,11 @@ from werkzeug.datastructures import MultiDict
 from registry.extensions import db
 from registry.i18n import current_locale
 from registry.models.practices import Practice
-from registry.search.base import FACET_BY_NAME, FACETS, SORTS, SearchResult
+from registry.search.base import (
+    FACET_BY_NAME, FACETS, SORTS, SearchResult, SearchUnavailable,
+)
 from registry.search.params import SearchArgsError
-from registry.search.service import run_search
+from registry.search.service import prepare_search, search
 
 # Parameters of the page, not of the search: expanded facets and the interface language.
 PAGE_PARAMS = ("more", "lang")
@@ -184,14 +186,21 @@ def search_page():
     status = 200
     filters: dict = {}
     try:
-        search_request, page.result = run_search(args, viewer=current_user, locale=locale)
+        search_request = prepare_search(args, viewer=current_user, locale=locale)
     except SearchArgsError as exc:
         page.error = _("Không thể tìm kiếm với các tham số này")
         page.error_fields = exc.fields
         status = 400
     else:
         filters = search_request.filters
-        page.cards = load_cards(page.result)
+        try:
+            page.result = search(search_request)
+        except SearchUnavailable:
+            page.error = _("Máy chủ tìm kiếm tạm thời không hoạt động, chưa thể tìm kiếm. "
+                           "Vui lòng thử lại sau ít phút.")
+            status = 503
+        else:
+            page.cards = load_cards(page.result)
     if page.result:
         page.panels = build_panels(page, filters)
     page.chips = build_chips(page, filters)
