@@ -71,7 +71,8 @@ def allowed_actions(user, subject) -> list[str]:
     kind = "practice" if isinstance(subject, Practice) else "nomination"
     state = state_of(subject)
     actions = [t.action for t in TRANSITIONS if t.subject == kind and state in t.from_states
-               and who_allows(user, t, subject)]
+               and who_allows(user, t, subject)
+               and (t.action != "escalate" or can_escalate(subject))]
     if kind == "practice":
         if state in ("registered", "nominated", "approved") and can_nominate_somewhere(
                 user, subject):
@@ -81,6 +82,11 @@ def allowed_actions(user, subject) -> list[str]:
         if state == "approved" and permissions.can_create_practice(user):
             actions.append("replicate")
     return actions
+
+
+def can_escalate(nomination) -> bool:
+    """Only a province nomination goes up, once, while the national level is still open."""
+    return nomination.level == "province" and "national" in open_levels(nomination.practice)
 
 
 def can_nominate_somewhere(user, practice) -> bool:
@@ -346,7 +352,8 @@ def _resubmit(user, nomination, reason, payload) -> Step:
 
 def _escalate(user, nomination, reason, payload) -> Step:
     if nomination.level != "province":
-        raise NotAllowedInState("Đề cử lên cấp trung ương", "national", [])
+        raise NotAllowedInState("Đề cử lên cấp trung ương", nomination.state,
+                                allowed_actions(user, nomination))
     practice = nomination.practice
     if "national" not in open_levels(practice):
         raise Conflict("Mô hình đã có đề cử hoặc đã được công nhận ở cấp trung ương.",
