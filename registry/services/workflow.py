@@ -131,6 +131,7 @@ def perform(user, kind: str, subject_id: int, action: str, *, version, reason: s
         raise NotFound(f"Không có thao tác “{action}”.")
     subject = load_practice(subject_id, user) if kind == "practice" \
         else load_nomination(subject_id, user)
+    lock(subject)
     if not who_allows(user, transition, subject):
         raise Forbidden(f"Bạn không có quyền thực hiện “{transition.label_vi}”.")
     state = state_of(subject)
@@ -151,6 +152,17 @@ def perform(user, kind: str, subject_id: int, action: str, *, version, reason: s
     tell(user, transition, subject, practice, reason, step)
     db.session.flush()
     return subject
+
+
+def lock(subject) -> None:
+    """Take the subject's row lock before checking anything, and re-read it: concurrent
+    actions on one model or nomination queue here (PostgreSQL; SQLite writes one at a time)
+    and the checks see the winner's row. Without it, approving (which writes the model,
+    then the nomination) and rejecting (the nomination, then the model) at once deadlocked
+    on PostgreSQL instead of refusing the second."""
+    model = type(subject)
+    db.session.execute(select(model.id).where(model.id == subject.id).with_for_update())
+    db.session.refresh(subject)
 
 
 def check_version(subject, version) -> None:
