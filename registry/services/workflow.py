@@ -79,9 +79,16 @@ def allowed_actions(user, subject) -> list[str]:
             actions.append("nominate")
         if state in PUBLIC_STATES and permissions.allows(user, "commend", subject):
             actions.append("commend")
-        if state == "approved" and permissions.can_create_practice(user):
+        if state == "approved" and can_replicate_somewhere(user, subject):
             actions.append("replicate")
     return actions
+
+
+def can_replicate_somewhere(user, practice) -> bool:
+    """May register a model in a commune other than the source's (replicate refuses the
+    source's own commune): not an officer whose only commune is the model's."""
+    return any(area.units is None or area.units - {practice.commune_code}
+               for area in permissions.scope(user, "create").areas)
 
 
 def can_escalate(nomination) -> bool:
