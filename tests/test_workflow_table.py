@@ -62,8 +62,10 @@ PRACTICE_RULES = {
 }
 PRACTICE_RULE_NAMES = ("see", "manage", "verify", "restore", "withdraw", "nominate", "commend")
 # Only an administrator withdraws a recognition no level gave (the model was not recognised).
-# Replication is offered on approved models to whoever may register models somewhere.
-REPLICATORS = {"officer", "admin"}
+# Replication (a new model in another commune) is offered on approved models to whoever may
+# register models in a commune other than the model's: administrators, and the officer when
+# the model is not of their own commune.
+REPLICATES = {"admin": "111", "officer": "011"}
 
 PUBLIC = {"registered", "nominated", "approved"}
 PRACTICE_STATES = ("draft", "submitted", "returned", "registered", "nominated", "approved",
@@ -113,7 +115,7 @@ def practice_offered(who: str, state: str, scope: str) -> set[str]:
             offered.add("nominate")
         if practice_rule(who, "commend", scope, state):
             offered.add("commend")
-    if state == "approved" and who in REPLICATORS:
+    if state == "approved" and REPLICATES.get(who, "000")[SCOPE_NAMES.index(scope)] == "1":
         offered.add("replicate")
     return offered
 
