@@ -71,16 +71,29 @@ def allowed_actions(user, subject) -> list[str]:
     kind = "practice" if isinstance(subject, Practice) else "nomination"
     state = state_of(subject)
     actions = [t.action for t in TRANSITIONS if t.subject == kind and state in t.from_states
-               and who_allows(user, t, subject)]
+               and who_allows(user, t, subject)
+               and (t.action != "escalate" or can_escalate(subject))]
     if kind == "practice":
         if state in ("registered", "nominated", "approved") and can_nominate_somewhere(
                 user, subject):
             actions.append("nominate")
         if state in PUBLIC_STATES and permissions.allows(user, "commend", subject):
             actions.append("commend")
-        if state == "approved" and permissions.can_create_practice(user):
+        if state == "approved" and can_replicate_somewhere(user, subject):
             actions.append("replicate")
     return actions
+
+
+def can_replicate_somewhere(user, practice) -> bool:
+    """May register a model in a commune other than the source's (replicate refuses the
+    source's own commune): not an officer whose only commune is the model's."""
+    return any(area.units is None or area.units - {practice.commune_code}
+               for area in permissions.scope(user, "create").areas)
+
+
+def can_escalate(nomination) -> bool:
+    """Only a province nomination goes up, once, while the national level is still open."""
+    return nomination.level == "province" and "national" in open_levels(nomination.practice)
 
 
 def can_nominate_somewhere(user, practice) -> bool:
@@ -125,6 +138,7 @@ def perform(user, kind: str, subject_id: int, action: str, *, version, reason: s
         raise NotFound(f"Không có thao tác “{action}”.")
     subject = load_practice(subject_id, user) if kind == "practice" \
         else load_nomination(subject_id, user)
+    lock(subject)
     if not who_allows(user, transition, subject):
         raise Forbidden(f"Bạn không có quyền thực hiện “{transition.label_vi}”.")
     state = state_of(subject)
@@ -145,6 +159,17 @@ def perform(user, kind: str, subject_id: int, action: str, *, version, reason: s
     tell(user, transition, subject, practice, reason, step)
     db.session.flush()
     return subject
+
+
+def lock(subject) -> None:
+    """Take the subject's row lock before checking anything, and re-read it: concurrent
+    actions on one model or nomination queue here (PostgreSQL; SQLite writes one at a time)
+    and the checks see the winner's row. Without it, approving (which writes the model,
+    then the nomination) and rejecting (the nomination, then the model) at once deadlocked
+    on PostgreSQL instead of refusing the second."""
+    model = type(subject)
+    db.session.execute(select(model.id).where(model.id == subject.id).with_for_update())
+    db.session.refresh(subject)
 
 
 def check_version(subject, version) -> None:
@@ -346,7 +371,8 @@ def _resubmit(user, nomination, reason, payload) -> Step:
 
 def _escalate(user, nomination, reason, payload) -> Step:
     if nomination.level != "province":
-        raise NotAllowedInState("Đề cử lên cấp trung ương", "national", [])
+        raise NotAllowedInState("Đề cử lên cấp trung ương", nomination.state,
+                                allowed_actions(user, nomination))
     practice = nomination.practice
     if "national" not in open_levels(practice):
         raise Conflict("Mô hình đã có đề cử hoặc đã được công nhận ở cấp trung ương.",
