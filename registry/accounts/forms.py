@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField
+from wtforms import EmailField, PasswordField, RadioField, StringField
 from wtforms.validators import EqualTo, InputRequired, Length
 
 from registry.accounts.passwords import MIN_LENGTH
@@ -43,3 +43,10 @@ class TokenForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A form with no fields: just the CSRF token (sign-out, revoke)."""
+
+
+class MailPreferenceForm(FlaskForm):
+    mail = RadioField(_l("Nhận thư"), choices=[
+        ("immediate", _l("ngay khi có việc")),
+        ("digest", _l("một thư tổng hợp mỗi ngày"))],
+        validators=[InputRequired(_l("Chọn cách nhận thư."))])
