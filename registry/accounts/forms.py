@@ -8,6 +8,12 @@ from wtforms.validators import EqualTo, InputRequired, Length
 
 from registry.accounts.passwords import MIN_LENGTH
 
+try:  # WTForms 3.3+: choices as SelectChoice (tuples are deprecated there)
+    from wtforms.fields.choices import SelectChoice
+except ImportError:  # pragma: no cover - older WTForms
+    def SelectChoice(value, label):  # noqa: N802
+        return (value, label)
+
 # Length() fills in %(min)d.
 TOO_SHORT = _l("Mật khẩu phải có ít nhất %(min)d ký tự.")
 
@@ -47,6 +53,6 @@ class ConfirmForm(FlaskForm):
 
 class MailPreferenceForm(FlaskForm):
     mail = RadioField(_l("Nhận thư"), choices=[
-        ("immediate", _l("ngay khi có việc")),
-        ("digest", _l("một thư tổng hợp mỗi ngày"))],
+        SelectChoice("immediate", _l("ngay khi có việc")),
+        SelectChoice("digest", _l("một thư tổng hợp mỗi ngày"))],
         validators=[InputRequired(_l("Chọn cách nhận thư."))])
