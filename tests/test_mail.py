@@ -50,11 +50,13 @@ class Collect:
 
 
 class SmtpServer:
-    def __init__(self, port: int, handler: Collect):
+    def __init__(self, port: int, handler: Collect, **options):
         self.port, self.handler, self.controller = port, handler, None
+        self.options = options
 
     def start(self):
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port,
+                                     **self.options)
         self.controller.start()
 
     def stop(self):
@@ -260,6 +262,46 @@ def test_a_row_is_given_up_after_eight_attempts_and_kept(app, api, smtp, runner)
     assert len(smtp.handler.messages) == len(rows) - 1
 
 
+def test_starttls_and_login_when_configured(app, api, runner, tmp_path, monkeypatch):
+    """A server that requires STARTTLS and a login: a wrong password fails and is retried,
+    the right one delivers (the server's certificate is checked)."""
+    import ssl
+
+    from aiosmtpd.smtp import AuthResult
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # trust this server's certificate
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+
+    def authenticate(server, session, envelope, mechanism, auth_data):
+        ok = (auth_data.login, auth_data.password) == (b"thu", b"mat-khau")
+        return AuthResult(success=ok, handled=False)  # not handled: the server answers 535
+
+    server = SmtpServer(free_port(), Collect(), tls_context=context, require_starttls=True,
+                        authenticator=authenticate, auth_required=True)
+    saved = dict(app.config)
+    app.config.update(REGISTRY_SMTP_HOST="127.0.0.1", REGISTRY_SMTP_PORT=server.port,
+                      REGISTRY_SMTP_STARTTLS=True, REGISTRY_SMTP_USER="thu",
+                      REGISTRY_SMTP_PASSWORD="sai", REGISTRY_MAIL_RETRY_SECONDS=1)
+    server.start()
+    try:
+        pid = api.ok("officer", "POST", "/api/v1/practices", RECORD, 201)["id"]
+        api.act("commune_committee", pid, "return", "Bổ sung.")
+        assert "1 lần gửi lỗi" in send(runner)
+        assert "SMTPAuthenticationError" in outbox(app)[0].last_error
+        app.config["REGISTRY_SMTP_PASSWORD"] = "mat-khau"
+        time.sleep(1.1)
+        assert "Đã gửi 1 thư" in send(runner)
+        assert len(server.handler.to("officer@example.vn")) == 1
+    finally:
+        server.stop()
+        app.config.clear()
+        app.config.update(saved)
+
+
 def test_never_sent_inside_a_request(app):
     from registry.services.mail_sender import send_mail
     with app.test_request_context("/"):
@@ -289,6 +331,9 @@ def test_concurrent_runs_never_send_a_row_twice(app, smtp, make_user):
                              stderr=subprocess.STDOUT, text=True) for _ in range(3)]
     outputs = [run.communicate(timeout=120)[0] for run in runs]
     assert all(run.returncode == 0 for run in runs), outputs
+    import re
+    counts = [re.search(r"Đã gửi (\d+) thư, (\d+) thư tổng hợp", out) for out in outputs]
+    assert sum(int(c[1]) for c in counts) == 40 and sum(int(c[2]) for c in counts) == 2
     received = [m["X-Registry-Outbox"] for _rcpt, m in smtp.handler.messages]
     rows = outbox(app)
     assert all(r.sent_at is not None for r in rows), outputs
