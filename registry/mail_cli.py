@@ -1,8 +1,6 @@
 """`registry send-mail` and `registry remind`: the outbox delivered, reminders queued (cron)."""
 from __future__ import annotations
 
-from datetime import date
-
 import click
 from flask import Flask
 from flask.cli import with_appcontext
@@ -29,13 +27,13 @@ def send_mail_command() -> None:
 
 
 @click.command("remind")
-@click.option("--today", "today", default=None, metavar="YYYY-MM-DD",
-              help="Treat this day as today (catching up a missed day).")
+@click.option("--today", "today", default=None, type=click.DateTime(["%Y-%m-%d"]),
+              help="Treat this day (YYYY-MM-DD) as today (catching up a missed day).")
 @with_appcontext
-def remind_command(today: str | None) -> None:
+def remind_command(today) -> None:
     """Queue reminders: reviews due in 2 days or overdue, models without a results report."""
     from registry.services.reminders import queue_reminders
-    day = date.fromisoformat(today) if today else None
+    day = today.date() if today else None
     with unit_of_work(source="cli"):
         report = queue_reminders(day)
     click.echo(f"Đã xếp hàng nhắc việc: {report.due_soon} sắp đến hạn thẩm định, "

@@ -240,6 +240,27 @@ def test_retry_after_the_server_was_down_delivers_exactly_once(app, api, smtp, r
     assert again.sent_at is not None and again.attempts == 2
 
 
+def test_a_failed_digest_keeps_its_day_and_is_retried(app, api, smtp, runner, client, login,
+                                                       make_user):
+    from registry.models.accounts import User
+    app.config["REGISTRY_MAIL_RETRY_SECONDS"] = 1
+    make_user("officer", OWN, email="digest@example.vn")
+    _choose(client, login, "digest@example.vn", "digest")
+    _choose(client, login, "officer@example.vn", "digest")
+    pid = api.ok("officer", "POST", "/api/v1/practices", RECORD, 201)["id"]
+    api.act("commune_committee", pid, "return", "Bổ sung.")
+    smtp.stop()
+    assert "0 thư tổng hợp; 1 lần gửi lỗi" in send(runner)
+    with app.app_context():  # the day was given back: the retry is not held for 24 hours
+        assert all(u.last_digest_at is None for u in db.session.scalars(select(User)))
+    smtp.start()
+    time.sleep(1.1)
+    assert "2 thư tổng hợp" in send(runner)
+    send(runner)
+    assert len(smtp.handler.to("digest@example.vn")) == 1
+    assert len(smtp.handler.to("officer@example.vn")) == 1
+
+
 def test_a_row_is_given_up_after_eight_attempts_and_kept(app, api, smtp, runner):
     from registry.models.workflow import OutboxMessage
     from registry.services.mail_sender import MAX_ATTEMPTS

@@ -149,17 +149,16 @@ def send_mail(now: datetime | None = None) -> SendReport:
 
 # --- immediate rows ----------------------------------------------------------------------
 
-def _claim_row(row_id: int, now: datetime) -> int | None:
-    """Claim one row; returns the attempt number now held, None if another run has it."""
+def _claim_row(row_id: int, attempts: int, now: datetime) -> int | None:
+    """Claim one row seen with `attempts` (compare and set); returns the attempt number now
+    held, None if another run has it."""
     with unit_of_work(source="mail"):
         claimed = db.session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == row_id, _due(now))
-            .values(attempts=OutboxMessage.attempts + 1, next_attempt_at=now + LEASE)
+            .where(OutboxMessage.id == row_id, OutboxMessage.attempts == attempts, _due(now))
+            .values(attempts=attempts + 1, next_attempt_at=now + LEASE)
             .execution_options(synchronize_session=False)).rowcount
-    if not claimed:
-        return None
-    return db.session.scalar(select(OutboxMessage.attempts).where(OutboxMessage.id == row_id))
+    return attempts + 1 if claimed else None
 
 
 def _record(row_ids, attempt_of: dict[int, int], now: datetime, error: str | None,
@@ -187,7 +186,7 @@ def _send_immediate(mailer: Mailer, report: SendReport, now) -> bool:
         moment = now or utcnow()
         with unit_of_work(source="mail"):
             rows = db.session.execute(
-                select(OutboxMessage.id, OutboxMessage.user_id, OutboxMessage.to_address,
+                select(OutboxMessage.id, OutboxMessage.attempts, OutboxMessage.to_address,
                        OutboxMessage.subject, OutboxMessage.body, User.name)
                 .outerjoin(User, User.id == OutboxMessage.user_id)
                 .where(_due(moment), OutboxMessage.digest.is_(False),
@@ -197,7 +196,7 @@ def _send_immediate(mailer: Mailer, report: SendReport, now) -> bool:
             return True
         for row in rows:
             after = row.id
-            attempt = _claim_row(row.id, moment)
+            attempt = _claim_row(row.id, row.attempts, moment)
             if attempt is None:
                 continue
             try:
