@@ -130,8 +130,9 @@ def test_workflow_mail_has_vietnamese_content_and_a_link_and_no_personal_data(
     to_officer = smtp.handler.to("officer@example.vn")
     assert len(to_officer) == 1
     message = to_officer[0]
-    assert message["Subject"] == f"Trả lại để bổ sung: {RECORD['name']}" or \
-        RECORD["name"] in message["Subject"]
+    from registry.domain.workflow import TRANSITION_BY_ACTION
+    returned = TRANSITION_BY_ACTION["return"].label_vi
+    assert message["Subject"] == f"{returned}: {RECORD['name']}"
     body = text_of(message)
     assert body.startswith("Kính gửi Chị officer,")
     assert "Bổ sung quy chế hoạt động." in body
