@@ -62,9 +62,10 @@ SETUP_HOOKS: list = []
 def init_app(app: Flask) -> None:
     for command in (load_units_command, load_vocabularies_command, setup_command):
         app.cli.add_command(command)
-    from registry import backup, demo, vocabulary_admin
+    from registry import backup, demo, mail_cli, vocabulary_admin
     from registry.accounts import cli as accounts_cli
     from registry.interchange import cli as interchange_cli
     from registry.search import cli as search_cli
-    for module in (interchange_cli, demo, accounts_cli, search_cli, vocabulary_admin, backup):
+    for module in (interchange_cli, demo, accounts_cli, search_cli, vocabulary_admin, backup,
+                   mail_cli):
         module.register(app)

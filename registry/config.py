@@ -62,4 +62,6 @@ def from_environment(instance_path: Path) -> dict:
         "REGISTRY_SMTP_PASSWORD": os.environ.get("REGISTRY_SMTP_PASSWORD", ""),
         "REGISTRY_MAIL_FROM": os.environ.get("REGISTRY_MAIL_FROM",
                                              "Co so du lieu mo hinh <no-reply@localhost>"),
+        # First retry after this many seconds, then doubling (at most 12 h, 8 attempts).
+        "REGISTRY_MAIL_RETRY_SECONDS": int(os.environ.get("REGISTRY_MAIL_RETRY_SECONDS", 60)),
     }

@@ -3,10 +3,16 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField
+from wtforms import EmailField, PasswordField, RadioField, StringField
 from wtforms.validators import EqualTo, InputRequired, Length
 
 from registry.accounts.passwords import MIN_LENGTH
+
+try:  # WTForms 3.3+: choices as SelectChoice (tuples are deprecated there)
+    from wtforms.fields.choices import SelectChoice
+except ImportError:  # pragma: no cover - older WTForms
+    def SelectChoice(value, label):  # noqa: N802
+        return (value, label)
 
 # Length() fills in %(min)d.
 TOO_SHORT = _l("Mật khẩu phải có ít nhất %(min)d ký tự.")
@@ -43,3 +49,10 @@ class TokenForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A form with no fields: just the CSRF token (sign-out, revoke)."""
+
+
+class MailPreferenceForm(FlaskForm):
+    mail = RadioField(_l("Nhận thư"), choices=[
+        SelectChoice("immediate", _l("ngay khi có việc")),
+        SelectChoice("digest", _l("một thư tổng hợp mỗi ngày"))],
+        validators=[InputRequired(_l("Chọn cách nhận thư."))])

@@ -12,7 +12,8 @@ from sqlalchemy.orm import selectinload
 from registry import permissions
 from registry.accounts import ratelimit, sessions
 from registry.accounts.forms import (
-    ChangePasswordForm, ConfirmForm, LoginForm, ResetPasswordForm, TokenForm,
+    ChangePasswordForm, ConfirmForm, LoginForm, MailPreferenceForm, ResetPasswordForm,
+    TokenForm,
 )
 from registry.accounts.redirects import local_path
 from registry.accounts.services import (
@@ -22,6 +23,7 @@ from registry.accounts.services import (
 from registry.accounts.tokens import create_token, revoke_token
 from registry.extensions import db
 from registry.models.accounts import ApiToken, User
+from registry.services.mail import set_mail_preference
 from registry.services.uow import unit_of_work
 
 bp = Blueprint("auth", __name__)
@@ -102,20 +104,36 @@ def change_password_view():
 
 
 def _render_profile(new_token: str | None = None, token_form: TokenForm | None = None,
-                    status: int = 200):
+                    status: int = 200, mail_form: MailPreferenceForm | None = None):
     tokens = db.session.scalars(select(ApiToken).where(ApiToken.user_id == current_user.id)
                                 .order_by(ApiToken.created_at.desc(), ApiToken.id.desc()))
     grants = [(ROLE_LABELS.get(g.role, g.role), unit_label(g.unit))
               for g in sorted(current_user.grants, key=lambda g: (g.role, g.unit))]
     return render_template("auth/profile.html", grants=grants, tokens=list(tokens),
                            token_form=token_form or TokenForm(formdata=None),
-                           confirm_form=ConfirmForm(), new_token=new_token), status
+                           confirm_form=ConfirmForm(), new_token=new_token,
+                           mail_form=mail_form or MailPreferenceForm(
+                               formdata=None,
+                               mail="digest" if current_user.mail_digest else "immediate"),
+                           ), status
 
 
 @bp.get("/account")
 @login_required
 def profile():
     return _render_profile()
+
+
+@bp.post("/account/mail")
+@login_required
+def mail_preference_view():
+    form = MailPreferenceForm()
+    if not form.validate_on_submit():
+        return _render_profile(mail_form=form, status=400)
+    with unit_of_work(current_user, "web"):
+        set_mail_preference(current_user, form.mail.data == "digest")
+    flash(_("Đã lưu cách nhận thư."), "info")
+    return redirect(url_for("auth.profile"))
 
 
 @bp.post("/account/tokens")

@@ -58,11 +58,10 @@ def queue_mail(recipients, subject: str, body: str, path: str, *, actor=None,
         if key and db.session.scalar(select(OutboxMessage.id)
                                      .where(OutboxMessage.dedupe_key == key)):
             continue
+        # The content only: the sender adds the greeting and signature (one mail or a digest).
         db.session.add(OutboxMessage(
             user_id=user.id, to_address=user.email, subject=subject[:300],
-            body=f"Kính gửi {user.name},\n\n{body}\n\nXem chi tiết: {link}\n\n"
-                 "—\nCơ sở dữ liệu mô hình tự phòng, tự quản\n"
-                 "(Thư tự động; đổi cách nhận thư ở trang Tài khoản.)",
+            body=f"{body}\n\nXem chi tiết: {link}",
             digest=bool(user.mail_digest), dedupe_key=key))
         queued += 1
     return queued
@@ -79,3 +78,18 @@ def committees_covering(practice) -> list[User]:
 def committee_of(unit: str) -> list[User]:
     return users_with_role("committee", [unit])
 
+
+
+def set_mail_preference(user: User, digest: bool) -> None:
+    """Immediate mail or one daily digest (run inside a unit of work). Mail still waiting
+    follows the new choice, so nothing is held back for a digest the user no longer wants."""
+    from sqlalchemy import update
+    digest = bool(digest)
+    if bool(user.mail_digest) == digest:
+        return
+    user.mail_digest = digest
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.user_id == user.id, OutboxMessage.sent_at.is_(None))
+        .values(digest=digest).execution_options(synchronize_session=False))
+    db.session.flush()
