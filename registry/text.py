@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Combining tone marks (NFD): grave, acute, hook above, tilde, dot below.
 TONE_MARKS = "\u0300\u0301\u0309\u0303\u0323"
@@ -32,6 +33,17 @@ def canonical(text: str | None) -> str:
     """NFC text with new-style tone placement and no control characters."""
     if not text:
         return ""
+    if len(text) <= 200:  # names, labels, places and words repeat: convert each once
+        return _canonical_short(text)
+    return _canonical(text)
+
+
+@lru_cache(maxsize=100_000)
+def _canonical_short(text: str) -> str:
+    return _canonical(text)
+
+
+def _canonical(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", _CONTROL.sub(" ", text))
     return unicodedata.normalize("NFC", _OLD_TONE.sub(_move_tone, decomposed))
 

@@ -62,7 +62,7 @@ _PIECES = st.sampled_from([
 ])
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=2000, deadline=None)
 @given(st.lists(_PIECES, max_size=40).map("".join))
 def test_search_text_has_the_words_of_the_rendered_markdown(text):
     from registry.markdown import plain_text

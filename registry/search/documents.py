@@ -41,7 +41,7 @@ def light_plain_text(markdown_text: str | None) -> str:
 # (which joins "*a*b" into one word), tables (cells join), backslash escapes, ordered-list
 # numbers (dropped). Anything else (headings, "- " lists, paragraphs) only adds non-word
 # marks around the same words.
-_WORD_CHANGING_MARKUP = re.compile(r"[<>&\[\]`*_|\\]|^\s*\d+[.)]", re.MULTILINE)
+_WORD_CHANGING_MARKUP = re.compile(r"[<>&\[\]`*_|\\]|^[\s>+#-]*\d+[.)]", re.MULTILINE)
 
 
 def search_text(markdown_text: str | None) -> str:
