@@ -78,3 +78,17 @@ def test_generated_descriptions_take_the_cheap_path_with_the_same_words():
             "50.000 đồng mỗi hộ.")
     assert not _WORD_CHANGING_MARKUP.search(text)
     assert tokens(search_text(text)) == tokens(plain_text(text))
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet="oOuUqQaAeEyY hkàáảãạèéẻẽẹỳýỷỹỵÀÉỲơưôâăêđ.\x01\u0300\u0301\u0309\u0303"
+                        "\u0323\u0302\u031b", max_size=12))
+def test_canonical_shortcut_for_canonical_text_changes_nothing(text):
+    """canonical() returns NFC text without old-style tones as it is: the same as the full
+    NFD → move tones → NFC conversion."""
+    from registry.text import _CONTROL, _OLD_TONE, _move_tone
+    slow = unicodedata.normalize("NFC", _OLD_TONE.sub(_move_tone, unicodedata.normalize(
+        "NFD", _CONTROL.sub(" ", text))))
+    assert canonical(text) == slow
+    assert canonical(text * 30) == unicodedata.normalize("NFC", _OLD_TONE.sub(
+        _move_tone, unicodedata.normalize("NFD", _CONTROL.sub(" ", text * 30))))
