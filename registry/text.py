@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Combining tone marks (NFD): grave, acute, hook above, tilde, dot below.
 TONE_MARKS = "\u0300\u0301\u0309\u0303\u0323"
@@ -32,6 +33,25 @@ def canonical(text: str | None) -> str:
     """NFC text with new-style tone placement and no control characters."""
     if not text:
         return ""
+    if len(text) <= 200:  # names, labels, places and words repeat: convert each once
+        return _canonical_short(text)
+    return _canonical(text)
+
+
+@lru_cache(maxsize=100_000)
+def _canonical_short(text: str) -> str:
+    return _canonical(text)
+
+
+# In NFC text, where old-style tone placement could be: o/u before a toned a, e or y that
+# ends the word ("hoà"; "hoạt" is new style already).
+_OLD_TONE_NFC = re.compile(r"[oOuU][àáảãạÀÁẢÃẠèéẻẽẹÈÉẺẼẸỳýỷỹỵỲÝỶỸỴ](?![\w\u0300-\u036f])")
+
+
+def _canonical(text: str) -> str:
+    if unicodedata.is_normalized("NFC", text) and not _OLD_TONE_NFC.search(text) \
+            and not _CONTROL.search(text):
+        return text  # already canonical (most long texts): no NFD/NFC round trip
     decomposed = unicodedata.normalize("NFD", _CONTROL.sub(" ", text))
     return unicodedata.normalize("NFC", _OLD_TONE.sub(_move_tone, decomposed))
 
@@ -63,6 +83,7 @@ def match_key(text: str | None) -> str:
     return " ".join(_WORD.findall(fold(text)))
 
 
+@lru_cache(maxsize=4096)
 def _letter_parts(ch: str) -> tuple[str, int]:
     """Split a lower-case letter into its base letter (with vowel shape) and tone rank."""
     decomposed = unicodedata.normalize("NFD", ch)

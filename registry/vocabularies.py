@@ -58,11 +58,13 @@ class VocabularyIndex:
     def __init__(self) -> None:
         self.by_key: dict[tuple[str, str], Term] = {}
         self.by_id: dict[int, Term] = {}
+        self._resolved: dict[tuple[str, str], Term | None] = {}  # values as typed → term
         for term in db.session.scalars(select(Term)):
             self._remember(term)
 
     def _remember(self, term: Term) -> None:
         target = term
+        self._resolved.clear()
         self.by_id[term.id] = term
         self.by_key.setdefault((term.vocabulary, term.code.lower()), target)
         self.by_key.setdefault((term.vocabulary, term.match_key), target)
@@ -71,11 +73,16 @@ class VocabularyIndex:
         """The term whose code or label matches `value`, ignoring case and diacritics."""
         if value is None:
             return None
-        text = str(value).strip()
+        key = (vocabulary, value if isinstance(value, str) else str(value))
+        if key in self._resolved:  # imports repeat the same few values: match each once
+            return self._resolved[key]
+        text = key[1].strip()
         term = self.by_key.get((vocabulary, text.lower())) or self.by_key.get(
             (vocabulary, match_key(text)))
         while term is not None and term.merged_into_id:
             term = self.by_id.get(term.merged_into_id)
+        if len(self._resolved) < 100_000:
+            self._resolved[key] = term
         return term
 
     def add_open_term(self, vocabulary: str, label: str, origin: str = "import") -> Term:

@@ -458,3 +458,69 @@ def test_outcome_errors(app, client, token_for):
     outcomes = client.get(f"/api/v1/practices/{body['id']}",
                           headers=auth(token)).get_json()["outcomes"]
     assert [o["period"] for o in outcomes] == ["2024-H1"]
+
+
+# -- malformed values: always a 400 naming the field, never a 500 (findings F2, F3, F9) ------
+
+HUGE = "9" * 5000  # more digits than Python converts to an int (4,300)
+
+
+@pytest.mark.parametrize("field, value", [
+    ("status", []), ("status", {"code": "approved"}), ("recognition_level", ["national"]),
+    ("recognition_level", {}),
+])
+def test_workflow_key_of_the_wrong_type_is_a_field_error(app, client, token_for, field, value):
+    token = token_for()
+    error = assert_error(post(client, token, _with(**{field: value})), 400, "validation_error")
+    assert field in error["fields"]
+    created = post(client, token, VALID).get_json()
+    patched = client.patch(f"/api/v1/practices/{created['id']}", json={field: value},
+                           headers=auth(token, **{"If-Match": f'"{created["version"]}"'}))
+    assert field in assert_error(patched, 400, "validation_error")["fields"]
+    assert count_practices(app) == 1
+
+
+@pytest.mark.parametrize("field, literal", [
+    ("participants", HUGE), ("households", "-" + HUGE), ("name", HUGE),
+    ("commune_code", HUGE), ("kind", HUGE), ("founded_on", HUGE),
+    ("outcomes", f'[{{"period": "2024", "tips_reported": {HUGE}}}]'),
+    ("outcomes", f'[{{"period": {HUGE}}}]'),
+])
+def test_integer_of_thousands_of_digits_is_a_field_error(app, client, token_for, field,
+                                                         literal):
+    body = json.dumps({k: v for k, v in VALID.items() if k != field})
+    body = body[:-1] + f', "{field}": {literal}}}'
+    response = client.post("/api/v1/practices", data=body,
+                           headers=auth(token_for(), **{"Content-Type": "application/json"}))
+    error = assert_error(response, 400, "validation_error")
+    assert any(key.split("[")[0] == field for key in error["fields"]), error
+    assert len(response.get_data()) < 2000  # the number is not echoed back
+    assert count_practices(app) == 0
+
+
+@pytest.mark.parametrize("field, item, limit_ok", [
+    ("core_members", {"name": "Nguyễn Văn An"}, True),
+    ("outcomes", None, True),
+    ("domains", "pc-toi-pham", True),
+    ("forms", "tu-quan", True),
+    ("target_groups", "ho-gia-dinh", True),
+])
+def test_lists_longer_than_the_declared_limit_are_refused(app, client, token_for, field, item,
+                                                          limit_ok):
+    from registry.domain.fields import MAX_ITEMS
+    limit = MAX_ITEMS[field]
+
+    def items(n):
+        if field == "outcomes":
+            return [{"period": f"{1990 + i // 2}-H{1 + i % 2}"} for i in range(n)]
+        return [item] * n
+
+    token = token_for()
+    error = assert_error(post(client, token, _with(**{field: items(limit + 1)})), 400,
+                         "validation_error")
+    assert list(error["fields"]) == [field] and str(limit) in error["fields"][field]
+    error = assert_error(post(client, token, _with(**{field: items(10_000)})), 400)
+    assert list(error["fields"]) == [field]
+    assert count_practices(app) == 0
+    accepted = post(client, token, _with(**{field: items(limit)}))
+    assert accepted.status_code == 201, accepted.get_data(as_text=True)

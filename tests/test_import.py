@@ -355,3 +355,24 @@ def test_imported_models_are_searchable_with_their_results(app, runner, tmp_path
         assert [hit.practice_id for hit in result.hits] == [practice_id]
         result = get_backend().search(SearchRequest(q="Nguyễn Văn An", per_page=5))
         assert result.total == 0  # core members are never indexed
+
+
+@pytest.mark.parametrize("line", [
+    json.dumps(model(external_id="bad", status=[])),
+    json.dumps(model(external_id="bad", recognition_level={"x": 1})),
+    json.dumps(model(external_id="bad"))[:-1] + ', "participants": ' + "9" * 5000 + "}",
+    json.dumps(model(external_id="bad", core_members=[{"name": "A"}] * 201)),
+])
+def test_malformed_value_rejects_its_line_only(app, runner, tmp_path, line):
+    """A list as a status, a 5,000-digit number or too many members: that line is
+    rejected with its number; the good rows before and after it are imported."""
+    path = write_jsonl(tmp_path / "a.jsonl", [model(external_id="a"), line,
+                                              model(external_id="b")])
+    result = run_import(runner, path)
+    assert result.exit_code == 1, result.output
+    rejected = [x for x in result.output.splitlines() if x.startswith("Từ chối")]
+    assert len(rejected) == 1 and rejected[0].startswith("Từ chối dòng 2:"), result.output
+    assert len(rejected[0]) < 1000
+    assert "tạo mới: 2, cập nhật: 0, không đổi: 0, bị từ chối: 1" in result.output
+    with app.app_context():
+        assert sorted(db.session.scalars(select(Practice.external_id))) == ["a", "b"]

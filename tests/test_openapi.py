@@ -125,3 +125,47 @@ def test_search_response_matches_its_schema(client, document, make_practice):
     assert search.get_json()["total"] == 1
     _validator(document, "Error").validate(
         client.get("/api/v1/practices", query_string={"colour": "đỏ"}).get_json())
+
+
+def test_record_schema_states_the_validators_limits(document):
+    """Lengths, integer ranges and list sizes come from registry.domain.fields, as the
+    validator's do: what the document allows, the server accepts, and no more."""
+    from registry.domain.fields import MAX_INTEGER, MAX_ITEMS, MAX_LENGTH, PERIOD_YEARS
+    schemas = document["components"]["schemas"]
+    record = schemas["PracticeRecord"]["properties"]
+    for key in ("external_id", "name", "summary", "description", "address", "hamlet"):
+        assert record[key]["maxLength"] == MAX_LENGTH[key], key
+    for key, limit in MAX_ITEMS.items():
+        assert record[key]["maxItems"] == limit, key
+    for key in ("participants", "households"):
+        assert (record[key]["minimum"], record[key]["maximum"]) == (0, MAX_INTEGER)
+    member = schemas["CoreMember"]["properties"]
+    assert member["name"]["maxLength"] == MAX_LENGTH["member.name"]
+    assert member["phone"]["maxLength"] == MAX_LENGTH["member.phone"]
+    outcome = schemas["Outcome"]["properties"]
+    assert outcome["narrative"]["maxLength"] == MAX_LENGTH["narrative"]
+    period = re.compile(outcome["period"]["pattern"])
+    low, high = PERIOD_YEARS
+    assert period.match(f"{low}-H1") and period.match(str(high))
+    assert not period.match(f"{low - 1}") and not period.match(f"{high + 1}-H2")
+
+
+def test_values_at_the_documented_limits_are_accepted_and_beyond_refused(app):
+    """The validator against the document's numbers (the record from test_import.model)."""
+    from registry.domain.errors import Invalid
+    from registry.domain.fields import MAX_INTEGER, MAX_ITEMS
+    from registry.extensions import db
+    from registry.services.reference import check_record
+    base = {"name": "Mô hình", "kind": "xom-dao-binh-yen", "commune_code": "00070"}
+    at_limit = {"participants": MAX_INTEGER, "core_members": [{"name": "A"}] * 200,
+                "outcomes": [{"period": f"{1990 + i // 2}-H{1 + i % 2}"}
+                             for i in range(MAX_ITEMS["outcomes"])],
+                "domains": ["pc-toi-pham"] * MAX_ITEMS["domains"]}
+    with app.app_context():
+        for key, value in at_limit.items():
+            check_record({**base, key: value})
+            over = value + 1 if key == "participants" else value + value[:1]
+            with pytest.raises(Invalid) as caught:
+                check_record({**base, key: over})
+            assert [e.field for e in caught.value.errors] == [key]
+        db.session.rollback()

@@ -8,11 +8,12 @@ from sqlalchemy import func, select
 
 from registry.extensions import db
 from registry.domain.records import Invalid, practice_to_record, validate_record
+from registry.models.practices import Practice
 from registry.models.revisions import Revision
 from registry.models.vocab import Term
 from registry.services import savepoint
 from registry.services.practices import (
-    StaleVersion, add_outcome_report, archive_practice, save_practice,
+    StaleVersion, add_outcome_report, archive_practice, create_practices, save_practice,
     upsert_by_external_id,
 )
 from registry.services.reference import DatabaseReference
@@ -171,10 +172,11 @@ def test_bulk_creation_writes_the_same_as_the_unit_of_work(app_ctx):
     vocab = VocabularyIndex()
     ref = DatabaseReference(vocab)
     plain, _ = save_practice(validate_record({**RAW, "external_id": "a"}, ref), source="cli")
-    bulk, _ = save_practice(validate_record({**RAW, "external_id": "b"}, ref), source="cli",
-                            bulk=True)
+    [bulk_id] = create_practices([validate_record({**RAW, "external_id": "b"}, ref)],
+                                 source="cli", vocab=vocab)
     db.session.flush()
     db.session.expire_all()
+    bulk = db.session.get(Practice, bulk_id)
     first, second = (practice_to_record(p, include_personal=True) for p in (plain, bulk))
     assert {**first, "external_id": "b"} == second
     assert len(second["core_members"]) == 1 and second["outcomes"][0]["tips_reported"] == 1

@@ -294,3 +294,16 @@ def test_docs_show_the_table_the_code_runs():
     from registry.api.openapi_workflow import action_table
     doc = (Path(__file__).resolve().parent.parent / "docs" / "workflow.md").read_text()
     assert action_table("practice") in doc and action_table("nomination") in doc
+
+
+def test_a_model_sent_with_its_creation_is_on_the_timeline_and_told(app, api):
+    """POST /api/v1/practices sends the model for verification: a "submit" step, and the
+    covering committees get mail."""
+    from registry.models.workflow import OutboxMessage
+    pid = api.ok("officer", "POST", "/api/v1/practices", RECORD, 201)["id"]
+    steps = api.ok("officer", "GET", f"/api/v1/practices/{pid}/timeline")["events"]
+    assert [(e["action"], e["to"]) for e in steps] == [("submit", "submitted")]
+    with app.app_context():
+        told = set(db.session.scalars(select(OutboxMessage.to_address)))
+    assert {"commune_committee@example.vn", "province_committee@example.vn"} <= told
+    assert "officer@example.vn" not in told

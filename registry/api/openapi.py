@@ -4,7 +4,10 @@ from __future__ import annotations
 from flask import jsonify
 
 from registry.api import bp, openapi_workflow
-from registry.domain.fields import INDICATORS, MAX_INTEGER, MAX_LENGTH
+from registry.domain.fields import (
+    EARLIEST_YEAR, INDICATORS, MAX_INTEGER, MAX_ITEMS, MAX_KIND_LABEL, MAX_LENGTH,
+    PERIOD_YEARS, PHONE_PATTERN,
+)
 from registry.search.base import FACET_BY_NAME, FIXED_VALUES, LIST_FACETS, MAX_PER_PAGE, SORTS
 from registry.search.params import MAX_PAGE, MAX_VALUES, YEAR_RANGE
 from registry.domain.workflow import RECOGNITION_LEVELS, STATES
@@ -36,10 +39,27 @@ def _count(description: str = "") -> dict:
     return schema
 
 
-def _term_list(vocabulary: str) -> dict:
-    return {"type": "array", "items": {"type": "string"},
+def _term_list(field: str, vocabulary: str) -> dict:
+    return {"type": "array", "items": {"type": "string", "minLength": 1},
+            "maxItems": MAX_ITEMS[field],
             "description": f"Mã hoặc nhãn tiếng Việt trong danh mục {vocabulary} "
                            "(không phân biệt hoa thường, dấu)."}
+
+
+def _day(description: str = "", read_only: bool = False) -> dict:
+    schema = {"type": ["string", "null"], "format": "date",
+              "description": (description + " " if description else "")
+              + f"Từ năm {EARLIEST_YEAR}, không ở tương lai."}
+    if read_only:
+        schema["readOnly"] = True
+    return schema
+
+
+def _period_pattern() -> str:
+    """The years PERIOD_YEARS allows as a regular expression (1990–2100 → 199x|20xx|2100)."""
+    low, high = PERIOD_YEARS
+    years = "|".join(str(y) for y in range(low, high + 1))
+    return rf"^({years})(-[Hh][12])?$"
 
 
 def _schemas() -> dict:
@@ -47,8 +67,10 @@ def _schemas() -> dict:
         "type": "object", "additionalProperties": False, "required": ["period"],
         "description": "Báo cáo kết quả một kỳ (6 tháng hoặc năm).",
         "properties": {
-            "period": {"type": "string", "pattern": r"^\d{4}(-[Hh][12])?$",
-                       "examples": ["2024-H1", "2024"]},
+            "period": {"type": "string", "pattern": _period_pattern(),
+                       "examples": ["2024-H1", "2024"],
+                       "description": f"Năm {PERIOD_YEARS[0]}–{PERIOD_YEARS[1]}, cả năm "
+                                      "hoặc nửa năm (H1, H2)."},
             **{key: _count() for key in INDICATORS},
             "narrative": _text("narrative"),
         },
@@ -57,10 +79,10 @@ def _schemas() -> dict:
         "type": "object", "additionalProperties": False, "required": ["name"],
         "description": "Thành viên lực lượng nòng cốt (dữ liệu cá nhân).",
         "properties": {
-            "name": _text("member.name"),
+            "name": {**_text("member.name"), "minLength": 1, "pattern": r"\S"},
             "role": _text(description="Mã hoặc nhãn trong danh mục member_role.",
                           nullable=True),
-            "phone": _text("member.phone", nullable=True),
+            "phone": {**_text("member.phone", nullable=True), "pattern": PHONE_PATTERN},
         },
     }
     record = {
@@ -86,31 +108,38 @@ def _schemas() -> dict:
                         "description": "Phiên bản đã đọc; dùng để kiểm tra xung đột (PUT/PATCH)."},
             "external_id": _text("external_id", "Mã tham chiếu của hệ thống nguồn (duy nhất).",
                                  nullable=True),
-            "name": _text("name"),
-            "kind": _text(description="Loại mô hình: mã hoặc nhãn; loại mới được thêm để "
-                                      "quản trị viên xác nhận."),
+            "name": {**_text("name"), "minLength": 1, "pattern": r"\S"},
+            "kind": {"type": "string", "minLength": 1, "maxLength": MAX_KIND_LABEL,
+                     "pattern": r"\S",
+                     "description": "Loại mô hình: mã hoặc nhãn; loại mới được thêm để "
+                                    "quản trị viên xác nhận."},
             "summary": _text("summary"),
             "description": _text("description", "Markdown."),
-            "commune_code": _text(description="Mã xã/phường hiện hành (5 chữ số).",
-                                  nullable=True),
-            "province_code": _text(description="Mã tỉnh (2 chữ số), tùy chọn, được kiểm tra.",
-                                   nullable=True),
+            "commune_code": {"type": ["string", "integer", "null"], "pattern": r"^\d{1,5}$",
+                             "minimum": 0, "maximum": 99999,
+                             "description": "Mã xã/phường hiện hành (5 chữ số; 70 = "
+                                            "\"00070\")."},
+            "province_code": {"type": ["string", "integer", "null"], "pattern": r"^\d{1,2}$",
+                              "minimum": 0, "maximum": 99,
+                              "description": "Mã tỉnh (2 chữ số), tùy chọn, được kiểm tra."},
             "address": _text("address", "Địa chỉ (kể cả trước 2025) thay cho commune_code.",
                              nullable=True),
             "hamlet": _text("hamlet", nullable=True),
             "setting": _text(description="Mã hoặc nhãn trong danh mục setting.", nullable=True),
-            "forms": _term_list("form"),
-            "domains": _term_list("domain"),
-            "target_groups": _term_list("target_group"),
+            "forms": _term_list("forms", "form"),
+            "domains": _term_list("domains", "domain"),
+            "target_groups": _term_list("target_groups", "target_group"),
             "lead_organisation": _text(description="Mã hoặc nhãn trong danh mục "
                                                    "lead_organisation.", nullable=True),
-            "founded_on": {"type": ["string", "null"], "format": "date"},
+            "founded_on": _day(),
             "participants": _count("Số người tham gia."),
             "households": _count("Số hộ tham gia."),
             "core_members": {"type": ["array", "null"], "items": _ref("CoreMember"),
+                             "maxItems": MAX_ITEMS["core_members"],
                              "description": "Chỉ trả về cho người có quyền xem dữ liệu cá "
                                             "nhân; bỏ trống khi ghi thì giữ nguyên."},
             "outcomes": {"type": ["array", "null"], "items": _ref("Outcome"),
+                         "maxItems": MAX_ITEMS["outcomes"],
                          "description": "Bỏ trống khi ghi thì giữ nguyên."},
             "replicated_from": _text("external_id", "external_id của mô hình gốc.",
                                      nullable=True),
@@ -119,7 +148,7 @@ def _schemas() -> dict:
             "recognition_level": {"type": ["string", "null"],
                                   "enum": [code for code, _, _ in RECOGNITION_LEVELS] + [None],
                                   "readOnly": True},
-            "recognised_on": {"type": ["string", "null"], "format": "date", "readOnly": True},
+            "recognised_on": _day(read_only=True),
         },
     }
     practice = {

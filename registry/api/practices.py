@@ -20,7 +20,9 @@ from registry.api import bp
 from registry.api.auth import current_api_user
 from registry.api.errors import ApiError
 from registry.domain.errors import Conflict, Forbidden, Invalid, StaleVersion
-from registry.domain.records import outcome_to_dict, practice_to_record, validate_outcome
+from registry.domain.records import (
+    json_integer, outcome_to_dict, practice_to_record, validate_outcome,
+)
 from registry.domain.workflow import possibly_inactive, state_label
 from registry.extensions import db
 from registry.models.practices import CoreMember, Practice
@@ -68,10 +70,13 @@ def json_body() -> dict:
     except UnicodeDecodeError:
         raise ApiError(400, "Nội dung phải được mã hóa UTF-8.", code="invalid_json") from None
     try:
-        body = json.loads(text)
+        body = json.loads(text, parse_int=json_integer)  # huge integers: a field error later
     except json.JSONDecodeError as exc:
         raise ApiError(400, f"JSON không hợp lệ ở dòng {exc.lineno}, cột {exc.colno}: "
                             f"{exc.msg}.", code="invalid_json") from None
+    except ValueError as exc:
+        raise ApiError(400, f"JSON không hợp lệ: {str(exc)[:200]}.",
+                       code="invalid_json") from None
     except RecursionError:
         raise ApiError(400, "JSON lồng nhau quá sâu.", code="invalid_json") from None
     if not isinstance(body, dict):

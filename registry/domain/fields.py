@@ -53,3 +53,20 @@ MAX_LENGTH = {f.key: f.max_length for f in FIELDS if f.max_length} | {
     "member.name": 200, "member.phone": 30, "narrative": 10000,
 }
 MAX_INTEGER = 2_000_000_000
+# Digits of the largest integer accepted; longer digit strings are refused before int()
+# (Python refuses to convert strings of more than 4,300 digits).
+MAX_INTEGER_DIGITS = len(str(MAX_INTEGER))
+
+# Most items a list of a record may hold, counted as sent (before duplicates are merged).
+# Forms, domains and target groups are closed vocabularies of 4, 14 and 13 seeded terms:
+# 50 leaves room for terms administrators add and for a value written twice.
+MAX_ITEMS = {"core_members": 200, "outcomes": 100, "forms": 50, "domains": 50,
+             "target_groups": 50}
+# Years a results period may name ("2024-H1", "2024").
+PERIOD_YEARS = (1990, 2100)
+# The earliest founding or recognition date accepted (later than today is refused too).
+EARLIEST_YEAR = 1900
+# Characters a phone number may contain.
+PHONE_PATTERN = r"^[0-9+().\s-]*$"
+# Longest label of a kind added by an import.
+MAX_KIND_LABEL = 300

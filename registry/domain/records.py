@@ -11,8 +11,9 @@ from typing import Protocol
 
 from registry.domain.errors import FieldError, Invalid
 from registry.domain.fields import (
-    FIELD_LABELS, INDICATORS, LIST_VOCABULARIES, MAX_INTEGER, MAX_LENGTH, MEMBER_KEYS,
-    OUTCOME_KEYS, RECORD_KEYS,
+    EARLIEST_YEAR, FIELD_LABELS, INDICATORS, LIST_VOCABULARIES, MAX_INTEGER,
+    MAX_INTEGER_DIGITS, MAX_ITEMS, MAX_KIND_LABEL, MAX_LENGTH, MEMBER_KEYS, OUTCOME_KEYS,
+    PERIOD_YEARS, PHONE_PATTERN, RECORD_KEYS,
 )
 from registry.domain.workflow import RECOGNITION_LABELS, STATE_BY_CODE
 from registry.text import canonical, clean_line
@@ -36,11 +37,43 @@ class Reference(Protocol):
         """An old or current address -> .commune_code (or None), .candidates, .problem."""
 
 
+def json_integer(literal: str):
+    """`parse_int` for json.loads: an integer literal too long to be a count stays its text.
+
+    Python refuses to turn more than 4,300 digits into an int (json.loads then raises a bare
+    ValueError); kept as text, such a value reaches validation, which names its field.
+    """
+    return int(literal) if len(literal) <= 40 else literal
+
+
+def shown(value, limit: int = 40) -> str:
+    """A value as messages quote it: short, and never failing on a huge integer."""
+    try:
+        text = str(value)
+    except ValueError:  # an int of more than 4,300 digits
+        return "số quá lớn"
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _number_text(value) -> str | None:
+    """A JSON/spreadsheet number as text ("70" for 70 or 70.0); None for a huge integer."""
+    try:
+        return str(int(value)) if float(value).is_integer() else str(value)
+    except (ValueError, OverflowError):
+        return None
+
+
 def normalise_code(value, width: int) -> str | None:
     """A unit code as the zero-padded string the registry stores, or None if not a code."""
     if value is None or value == "":
         return None
-    text = str(value).strip()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = _number_text(value)
+        if value is None:
+            return None
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
     if text.endswith(".0"):  # spreadsheets turn codes into floats
         text = text[:-2]
     if not text.isdigit() or len(text) > width:
@@ -49,7 +82,7 @@ def normalise_code(value, width: int) -> str | None:
 
 
 _PERIOD = re.compile(r"^(\d{4})(?:-H([12]))?$")
-_PHONE = re.compile(r"^[0-9+().\s-]*$")
+_PHONE = re.compile(PHONE_PATTERN)
 
 
 class _Checker:
@@ -66,7 +99,10 @@ class _Checker:
         if value is None:
             value = ""
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = str(int(value)) if float(value).is_integer() else str(value)
+            value = _number_text(value)
+            if value is None:
+                self.fail(field, "số quá dài")
+                return ""
         if not isinstance(value, str):
             self.fail(field, "phải là chuỗi ký tự")
             return ""
@@ -86,18 +122,34 @@ class _Checker:
             return None
         if isinstance(value, float) and value.is_integer():
             value = int(value)
-        if isinstance(value, str) and value.strip().isdigit():
-            value = int(value.strip())
+        if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+            digits = value.strip().lstrip("0") or "0"
+            if len(digits) > MAX_INTEGER_DIGITS:  # before int(): no 4,300-digit conversion
+                self.fail(field, f"số quá lớn (tối đa {MAX_INTEGER:,})".replace(",", "."))
+                return None
+            value = int(digits)
         if not isinstance(value, int) or value < 0:
-            self.fail(field, f"“{value}” không phải số nguyên không âm")
+            self.fail(field, f"“{shown(value)}” không phải số nguyên không âm")
             return None
         if value > MAX_INTEGER:
-            self.fail(field, "số quá lớn")
+            self.fail(field, f"số quá lớn (tối đa {MAX_INTEGER:,})".replace(",", "."))
             return None
         return value
 
+    def many(self, field: str, values: list) -> bool:
+        """False (with the error) when a list holds more items than MAX_ITEMS allows."""
+        limit = MAX_ITEMS.get(field)
+        if limit is not None and len(values) > limit:
+            self.fail(field, f"quá nhiều mục ({len(values)}, tối đa {limit})")
+            return False
+        return True
+
     def day(self, field: str, value) -> str | None:
         if value is None or value == "":
+            return None
+        if isinstance(value, (int, float, list, dict, bool)):
+            self.fail(field, f"ngày “{shown(value)}” không hợp lệ (dùng YYYY-MM-DD hoặc "
+                             "dd/mm/yyyy)")
             return None
         if isinstance(value, datetime):
             value = value.date()
@@ -106,12 +158,13 @@ class _Checker:
         else:
             parsed = _parse_date(str(value).strip())
             if parsed is None:
-                self.fail(field, f"ngày “{value}” không hợp lệ (dùng YYYY-MM-DD hoặc dd/mm/yyyy)")
+                self.fail(field, f"ngày “{shown(value)}” không hợp lệ (dùng YYYY-MM-DD hoặc "
+                                 "dd/mm/yyyy)")
                 return None
         if parsed > date.today():
             self.fail(field, "ngày ở tương lai")
             return None
-        if parsed.year < 1900:
+        if parsed.year < EARLIEST_YEAR:
             self.fail(field, "năm không hợp lệ")
             return None
         return parsed.isoformat()
@@ -144,7 +197,7 @@ def _place(raw: dict, ref: Reference, check: _Checker, record: dict) -> None:
     if code_given:
         code = normalise_code(raw.get("commune_code"), 5)
         if code is None or ref.province_of(code) is None:
-            check.fail("commune_code", f"không có xã/phường mã “{raw.get('commune_code')}”"
+            check.fail("commune_code", f"không có xã/phường mã “{shown(raw.get('commune_code'))}”"
                                        " trong danh mục hiện nay")
             return
     elif address:
@@ -164,7 +217,7 @@ def _place(raw: dict, ref: Reference, check: _Checker, record: dict) -> None:
     given = raw.get("province_code")
     if given not in (None, ""):
         if normalise_code(given, 2) != province:
-            check.fail("province_code", f"mã tỉnh “{given}” không khớp với xã/phường {code}"
+            check.fail("province_code", f"mã tỉnh “{shown(given)}” không khớp với xã/phường {code}"
                                         f" (thuộc tỉnh {province})")
             return
     record["commune_code"] = code
@@ -177,7 +230,7 @@ def _term_code(ref, vocabulary: str, field: str, value, check: _Checker, *,
                allow_new: bool = False, pending: list | None = None):
     """The code of a vocabulary value, or an error; open kinds may be queued for adding."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        value = str(value)
+        value = shown(value, 1000)
     if not isinstance(value, str) or not value.strip():
         check.fail(field, "giá trị trống hoặc không hợp lệ")
         return None
@@ -186,18 +239,21 @@ def _term_code(ref, vocabulary: str, field: str, value, check: _Checker, *,
         return term
     if allow_new and pending is not None:
         label = clean_line(value)
-        if len(label) > 300:
-            check.fail(field, "quá dài (tối đa 300 ký tự)")
+        if len(label) > MAX_KIND_LABEL:
+            check.fail(field, f"quá dài (tối đa {MAX_KIND_LABEL} ký tự)")
             return None
         pending.append(label)
         return None
-    check.fail(field, f"“{value}” không có trong danh mục {FIELD_LABELS.get(field, field)}")
+    check.fail(field, f"“{shown(value, 200)}” không có trong danh mục "
+                      f"{FIELD_LABELS.get(field, field)}")
     return None
 
 
 def _members(raw_members, ref, check: _Checker) -> list[dict]:
     if not isinstance(raw_members, list):
         check.fail("core_members", "phải là danh sách {name, role, phone}")
+        return []
+    if not check.many("core_members", raw_members):
         return []
     out = []
     for i, member in enumerate(raw_members, 1):
@@ -231,11 +287,13 @@ def validate_outcome(raw, check: _Checker | None = None, where: str = "outcome")
         for key in raw:
             if key not in OUTCOME_KEYS:
                 check.fail(f"{where}.{key}", "trường không được hỗ trợ")
-        period = str(raw.get("period") or "").strip().upper().replace("-h", "-H")
+        period = raw.get("period")
+        period = period.strip().upper() if isinstance(period, str) else ""
         match = _PERIOD.match(period)
-        if not match or not 1990 <= int(match.group(1)) <= 2100:
-            check.fail(f"{where}.period", f"kỳ báo cáo “{raw.get('period')}” không hợp lệ"
-                                          " (ví dụ 2024-H1, 2024-H2 hoặc 2024)")
+        if not match or not PERIOD_YEARS[0] <= int(match.group(1)) <= PERIOD_YEARS[1]:
+            check.fail(f"{where}.period", f"kỳ báo cáo “{shown(raw.get('period'))}” không "
+                                          "hợp lệ (ví dụ 2024-H1, 2024-H2 hoặc 2024; năm "
+                                          f"{PERIOD_YEARS[0]}–{PERIOD_YEARS[1]})")
         out["period"] = period
         for key in INDICATORS:
             out[key] = check.integer(f"{where}.{key}", raw.get(key))
@@ -249,6 +307,8 @@ def validate_outcome(raw, check: _Checker | None = None, where: str = "outcome")
 def _outcomes(raw_outcomes, check: _Checker) -> list[dict]:
     if not isinstance(raw_outcomes, list):
         check.fail("outcomes", "phải là danh sách kết quả theo kỳ")
+        return []
+    if not check.many("outcomes", raw_outcomes):
         return []
     out = [validate_outcome(o, check, f"outcomes[{i}]") for i, o in enumerate(raw_outcomes, 1)]
     seen = set()
@@ -299,7 +359,10 @@ def validate_record(raw: dict, ref: Reference, *, allow_new_kinds: bool = True,
                 record[field] = term.code if term is not None else None
     for field, vocabulary in LIST_VOCABULARIES.items():
         if field in raw:
-            terms = [_term_code(ref, vocabulary, field, v, check) for v in _values(raw[field])]
+            values = _values(raw[field])
+            if not check.many(field, values):
+                continue
+            terms = [_term_code(ref, vocabulary, field, v, check) for v in values]
             unique = {t.code: t for t in terms if t is not None}
             record[field] = [t.code for t in sorted(unique.values(),
                                                     key=lambda t: (t.position, t.code))]
@@ -332,15 +395,16 @@ def kind_value(term) -> str:
 
 def _workflow(raw: dict, check: _Checker, record: dict, allowed: bool) -> None:
     found = {}
-    if raw.get("status") not in (None, ""):
-        if raw["status"] not in STATE_BY_CODE:
-            check.fail("status", f"trạng thái “{raw['status']}” không hợp lệ")
-        found["status"] = raw["status"]
-    if raw.get("recognition_level") not in (None, ""):
-        if raw["recognition_level"] not in RECOGNITION_LABELS:
-            check.fail("recognition_level", f"cấp công nhận “{raw['recognition_level']}”"
-                                            " không hợp lệ")
-        found["recognition_level"] = raw["recognition_level"]
+    for field, allowed_codes, label in (("status", STATE_BY_CODE, "trạng thái"),
+                                        ("recognition_level", RECOGNITION_LABELS,
+                                         "cấp công nhận")):
+        value = raw.get(field)
+        if value is None or value == "":
+            continue
+        if not isinstance(value, str) or value not in allowed_codes:  # a list is no code
+            check.fail(field, f"{label} “{shown(value)}” không hợp lệ (dùng một trong: "
+                              + ", ".join(allowed_codes) + ")")
+        found[field] = value
     if "recognised_on" in raw:
         found["recognised_on"] = check.day("recognised_on", raw["recognised_on"])
     if allowed:

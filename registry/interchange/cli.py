@@ -14,35 +14,32 @@ from registry.extensions import db
 from registry.interchange.exporter import (
     FORMATS, export_file, unattached_count, write_template,
 )
-from registry.interchange.importer import import_file
+from registry.interchange.importer import BATCH_SIZE, import_file
 from registry.interchange.layout import ImportFileError
 
 
 @click.command("import")
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Check every row and report, write nothing.")
+@click.option("--batch-size", type=click.IntRange(1, 100_000), default=BATCH_SIZE,
+              show_default=True, help="Rows per transaction (each batch is committed whole).")
 @with_appcontext
-def import_command(path: str, dry_run: bool) -> None:
+def import_command(path: str, dry_run: bool, batch_size: int) -> None:
     """Import models from a .jsonl, .csv or .xlsx file (upsert by external_id).
 
     Exit status: 0 when every row was accepted, 1 when some rows were rejected,
     2 when the file itself cannot be read.
     """
-    started = time.perf_counter()
-
-    def progress(report):
-        if report.total % 10000 < 500:
-            usage = resource.getrusage(resource.RUSAGE_SELF)
-            click.echo(f"… đã xử lý {report.total} dòng ({time.perf_counter() - started:.0f} s, "
-                       f"CPU {usage.ru_utime + usage.ru_stime:.0f} s, "
-                       f"bộ nhớ tối đa {usage.ru_maxrss // 1024} MiB)", err=True)
-
+    progress = Progress(path)
     try:
-        report = import_file(path, dry_run=dry_run, on_progress=progress)
+        report = import_file(path, dry_run=dry_run, batch_size=batch_size,
+                             on_progress=progress.show)
     except ImportFileError as exc:
         db.session.rollback()
+        progress.done()
         click.echo(f"Lỗi: {exc}", err=True)
         sys.exit(2)
+    progress.done()
     for rejection in report.rejected:
         click.echo(f"Từ chối {rejection.describe()}")
     for label in dict.fromkeys(report.new_kinds):
@@ -50,6 +47,58 @@ def import_command(path: str, dry_run: bool) -> None:
     click.echo("Kết quả: " + report.summary())
     if report.rejected:
         sys.exit(1)
+
+
+class Progress:
+    """On a terminal, a bar with rows per second and time left (stderr); otherwise a line
+    of counts every 10,000 rows, for logs."""
+
+    def __init__(self, path) -> None:
+        self.started = time.perf_counter()
+        self.tty = sys.stderr.isatty()
+        self.total = _line_count(path) if self.tty else None
+        self.next_line = 10_000
+        self.drawn = False
+
+    def show(self, report) -> None:
+        done = report.total
+        elapsed = max(time.perf_counter() - self.started, 1e-6)
+        rate = done / elapsed
+        if self.tty:
+            total = max(self.total or done, done)
+            share = done / total if total else 1.0
+            filled = int(share * 30)
+            left = (total - done) / rate if rate else 0
+            click.echo(f"\r[{'#' * filled}{'.' * (30 - filled)}] {share:4.0%} {done:,}/{total:,} "
+                       f"dòng, {rate:,.0f} dòng/s, còn khoảng {_clock(left)}   ", err=True,
+                       nl=False)
+            self.drawn = True
+        elif done >= self.next_line:
+            usage = resource.getrusage(resource.RUSAGE_SELF)
+            click.echo(f"… đã xử lý {done} dòng ({elapsed:.0f} s, {rate:.0f} dòng/s, "
+                       f"CPU {usage.ru_utime + usage.ru_stime:.0f} s, "
+                       f"bộ nhớ tối đa {usage.ru_maxrss // 1024} MiB)", err=True)
+            self.next_line = (done // 10_000 + 1) * 10_000
+
+    def done(self) -> None:
+        if self.drawn:
+            click.echo("", err=True)
+
+
+def _line_count(path) -> int | None:
+    """Lines of a JSONL/CSV file (an estimate of its rows, for the bar); None for XLSX."""
+    if Path(path).suffix.lower() not in (".jsonl", ".ndjson", ".csv"):
+        return None
+    try:
+        with open(path, "rb") as handle:
+            return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+    except OSError:
+        return None
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 60}:{seconds % 60:02d}"
 
 
 @click.command("export")

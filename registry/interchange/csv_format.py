@@ -5,6 +5,7 @@ import csv
 import json
 from collections.abc import Iterable, Iterator
 
+from registry.domain.records import json_integer
 from registry.interchange.layout import (
     CSV_MODEL_COLUMNS, MODEL_LABELS, NESTED, ImportFileError, SourceRow, empty_row,
     from_cells, is_label_row, map_header, to_cell,
@@ -45,8 +46,8 @@ def _nested_json(raw: dict) -> str | None:
             del raw[key]  # an empty cell leaves the members/results unchanged
             continue
         try:
-            raw[key] = json.loads(text)
-        except (TypeError, json.JSONDecodeError) as exc:
+            raw[key] = json.loads(text, parse_int=json_integer)
+        except (TypeError, ValueError, RecursionError) as exc:
             return f"cột {key}: JSON không hợp lệ ({exc})"
     return None
 

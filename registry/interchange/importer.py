@@ -19,13 +19,13 @@ from registry.models.places import Commune
 from registry.models.practices import Practice
 from registry.search.changes import record_changes
 from registry.services import savepoint
-from registry.services.practices import upsert_by_external_id
+from registry.services.practices import create_practices, upsert_by_external_id
 from registry.services.reference import check_record
 from registry.services.uow import unit_of_work
 from registry.vocabularies import VocabularyIndex
 
 READERS = {".jsonl": read_jsonl, ".ndjson": read_jsonl, ".csv": read_csv, ".xlsx": read_xlsx}
-BATCH_SIZE = 500
+BATCH_SIZE = 2000
 
 
 @dataclass
@@ -82,8 +82,8 @@ def import_file(path, *, dry_run: bool = False, user=None, batch_size: int = BAT
                 on_progress=None) -> ImportReport:
     """Import every row; commits every `batch_size` rows unless `dry_run` (then rolls back).
 
-    Rows are checked and saved one by one in savepoints, so a bad row is reported with its
-    line and the good rows around it are kept.
+    Each row is checked on its own, so a bad row is reported with its line and the good
+    rows around it are kept; the new models of a batch are written together.
 
     The caller handles ImportFileError (the file as a whole is unreadable).
     """
@@ -124,7 +124,17 @@ def import_file(path, *, dry_run: bool = False, user=None, batch_size: int = BAT
 
 
 class _RowImporter:
-    """Imports the rows of a batch, each in a savepoint: a bad row is reported and undone."""
+    """Imports the rows of a batch: validated in Python first, new models created together.
+
+    A row is all-or-nothing without a savepoint of its own: validation (the domain's) runs
+    before anything is written, and the new models of a batch are then written by
+    registry.services.practices.create_practices in a few statements. Only rows that must
+    see an earlier row of the batch (an update, the same external_id twice, a replication of
+    a model created just before) go one by one through upsert_by_external_id in a savepoint.
+    Should the batch's statements fail all the same (a key taken meanwhile by another
+    writer), the batch's new rows are redone one by one, so the bad row is named and the
+    others kept.
+    """
 
     def __init__(self, session, report: ImportReport, user) -> None:
         self.session = session
@@ -133,45 +143,80 @@ class _RowImporter:
         self.vocab = VocabularyIndex()
         self.kind_count = _kind_count(self.vocab)
         self.changed_ids: set[int] = set()
+        self.pending: list[tuple] = []  # (row, record) of new models not yet written
+        self.pending_ids: set[str] = set()
 
     def run(self, chunk) -> None:
         known = _existing(self.session, chunk)
         for row in chunk:
             self.run_row(row, known)
+        self.write_pending()
 
     def run_row(self, row, known: dict) -> None:
-        report = self.report
         if row.error:
-            report.rejected.append(Rejection(row.location, [FieldError("", row.error)]))
+            self.reject(row, [FieldError("", row.error)])
+            return
+        try:
+            record = check_record(row.raw, vocab=self.vocab, allow_workflow=True)
+        except Invalid as exc:
+            self.reject(row, _located(exc.errors, row.refs))
+            return
+        self.note_new_kind(record)
+        external_id = record.get("external_id")
+        if external_id in known or external_id in self.pending_ids \
+                or record.get("replicated_from") in self.pending_ids:
+            self.write_pending()  # the row must see what earlier rows did
+            self.save_one(row, record, known)
+            return
+        self.pending.append((row, record))
+        if external_id:
+            self.pending_ids.add(external_id)
+
+    def write_pending(self) -> None:
+        """Create the batch's new models together; rows refused by the database go singly."""
+        pending, self.pending, self.pending_ids = self.pending, [], set()
+        if not pending:
             return
         try:
             with savepoint(self.session):
-                record = check_record(row.raw, vocab=self.vocab, allow_workflow=True)
+                results = create_practices([record for _, record in pending], user=self.user,
+                                           source="import", vocab=self.vocab)
+        except SQLAlchemyError:
+            for row, record in pending:
+                self.save_one(row, record, {})
+            return
+        for (row, _), result in zip(pending, results):
+            if isinstance(result, Invalid):
+                self.reject(row, _located(result.errors, row.refs))
+            else:
+                self.report.created += 1
+                self.changed_ids.add(result)
+
+    def save_one(self, row, record: dict, known: dict) -> None:
+        try:
+            with savepoint(self.session):
                 practice, outcome = upsert_by_external_id(
-                    record, user=self.user, vocab=self.vocab, source="import", known=known,
-                    bulk=True)
+                    record, user=self.user, vocab=self.vocab, source="import", known=known)
         except Invalid as exc:
-            report.rejected.append(Rejection(row.location, _located(exc.errors, row.refs)))
-            self._refresh_if_rolled_back()
+            self.reject(row, _located(exc.errors, row.refs))
             return
         except SQLAlchemyError as exc:
             message = str(getattr(exc, "orig", exc)).splitlines()[0][:300]
-            report.rejected.append(Rejection(row.location, [FieldError(
-                "", f"không ghi được vào cơ sở dữ liệu: {message}")]))
-            self._refresh_if_rolled_back()
+            self.reject(row, [FieldError("", f"không ghi được vào cơ sở dữ liệu: {message}")])
             return
-        if _kind_count(self.vocab) != self.kind_count:
-            report.new_kinds.append(practice.kind.label_vi)
-            self.kind_count = _kind_count(self.vocab)
-        setattr(report, outcome, getattr(report, outcome) + 1)
+        setattr(self.report, outcome, getattr(self.report, outcome) + 1)
         if outcome != "unchanged":
             self.changed_ids.add(practice.id)
 
-    def _refresh_if_rolled_back(self) -> None:
-        """A kind added inside a row that was then rolled back is gone: reload the terms."""
-        if _kind_count(self.vocab) != self.kind_count:
-            self.vocab = VocabularyIndex()
-            self.kind_count = _kind_count(self.vocab)
+    def reject(self, row, errors: list[FieldError]) -> None:
+        self.report.rejected.append(Rejection(row.location, errors))
+
+    def note_new_kind(self, record: dict) -> None:
+        """Validation added the record's kind to the vocabulary (for review): report it."""
+        count = _kind_count(self.vocab)
+        if count != self.kind_count:
+            self.report.new_kinds.append(record["kind"])
+            self.kind_count = count
 
     def log_changes(self) -> None:
         """The batch's models in the search change log, once, in the batch's transaction."""
@@ -206,4 +251,5 @@ def _existing(session, chunk) -> dict:
 
 
 def _kind_count(vocab: VocabularyIndex) -> int:
-    return sum(1 for t in vocab.by_id.values() if t.vocabulary == "kind")
+    """Terms known to the index: only kinds are ever added by an import (open vocabulary)."""
+    return len(vocab.by_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 
+from registry.domain.records import json_integer
 from registry.interchange.layout import SourceRow
 
 
@@ -15,10 +16,13 @@ def read_jsonl(path) -> Iterator[SourceRow]:
                 continue
             location = f"dòng {number}"
             try:
-                raw = json.loads(line)
+                raw = json.loads(line, parse_int=json_integer)
             except json.JSONDecodeError as exc:
                 yield SourceRow(location, None, f"JSON không hợp lệ (cột {exc.colno}: "
                                                 f"{exc.msg})")
+                continue
+            except (ValueError, RecursionError) as exc:
+                yield SourceRow(location, None, f"JSON không hợp lệ ({str(exc)[:200]})")
                 continue
             if not isinstance(raw, dict):
                 yield SourceRow(location, None, "mỗi dòng phải là một đối tượng JSON {...}")

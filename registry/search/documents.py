@@ -7,6 +7,7 @@ tsvector and the Python matcher of registry.search.query all see the same words.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from sqlalchemy import bindparam, select, text
 
@@ -36,13 +37,39 @@ def light_plain_text(markdown_text: str | None) -> str:
                                 markdown_text or "").split())
 
 
+# Markdown that can change which words a text has: HTML and entities, links, code, emphasis
+# (which joins "*a*b" into one word), tables (cells join), backslash escapes, ordered-list
+# numbers (dropped). Anything else (headings, "- " lists, paragraphs) only adds non-word
+# marks around the same words.
+_WORD_CHANGING_MARKUP = re.compile(r"[<>&\[\]`*_|\\]|^[\s>+#-]*\d+[.)]", re.MULTILINE)
+
+
+def search_text(markdown_text: str | None) -> str:
+    """A Markdown text with the same words as registry.markdown.plain_text, cheaply.
+
+    Only the words count here (text_row keeps tokens), so text without word-changing markup
+    is its own search text; other texts go through the full renderer. The two paths give
+    the same tokens (tested in tests/test_text.py)."""
+    if not markdown_text:
+        return ""
+    if _WORD_CHANGING_MARKUP.search(markdown_text):
+        return plain_text(markdown_text)
+    return markdown_text
+
+
+@lru_cache(maxsize=200_000)
+def _folded(token: str) -> str:
+    """fold() of one token; texts repeat a small vocabulary, so each word is folded once."""
+    return fold(token)
+
+
 def text_row(name: str, body_parts) -> dict[str, str]:
     name_tokens = tokens(name)[:MAX_TOKENS]
     body_tokens = [t for part in body_parts for t in tokens(part)][:MAX_TOKENS]
     return {"name_exact": " ".join(name_tokens),
-            "name_folded": " ".join(fold(t) for t in name_tokens),
+            "name_folded": " ".join(map(_folded, name_tokens)),
             "body_exact": " ".join(body_tokens),
-            "body_folded": " ".join(fold(t) for t in body_tokens)}
+            "body_folded": " ".join(map(_folded, body_tokens))}
 
 
 def _chunks(ids: list[int]):
@@ -69,7 +96,7 @@ def build_rows(conn, practice_ids) -> dict[int, dict[str, str]]:
                  .where(Practice.id.in_(chunk)))
         for (pid, name, summary, description, hamlet, kind_id, lead_id, commune,
              province) in conn.execute(query):
-            body = [terms.get(kind_id, ""), summary, plain_text(description), hamlet,
+            body = [terms.get(kind_id, ""), summary, search_text(description), hamlet,
                     commune, province, terms.get(lead_id, ""), *narratives.get(pid, [])]
             rows[pid] = text_row(name, body)
     return rows

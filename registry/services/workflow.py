@@ -191,6 +191,14 @@ def append_event(user, practice, action: str, step: Step, reason: str, *, nomina
     return event
 
 
+def record_submission(user, practice, before: str | None, source: str) -> None:
+    """A save that sends the model for verification (a form's "Gửi xác minh", an API POST)
+    is the "submit" step too: on the timeline, and the covering committees are told."""
+    step = Step(before, "submitted")
+    append_event(user, practice, "submit", step, "", source=source)
+    tell(user, TRANSITION_BY_ACTION["submit"], practice, practice, "", step)
+
+
 # --- applying each action ------------------------------------------------------------------
 
 def _set_status(practice, status: str) -> Step:
