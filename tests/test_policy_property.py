@@ -3,8 +3,9 @@ exactly what search, the API, the pages and exports show.
 
 may view ⇔ in the search results (page and API) ⇔ API GET 200 ⇔ page 200 (else 404), and
 may see personal data ⇔ the member's phone in the page, the API answer and an export made for
-that user. Users are random sets of grants (any role on the nation, a province or a commune),
-active or not, or nobody signed in; models cover every state in three places.
+that user, on every search backend (SQL, Elasticsearch, OpenSearch). Users are random sets
+of grants (any role on the nation, a province or a commune), active or not, or nobody signed
+in; models cover every state in three places.
 """
 from __future__ import annotations
 
@@ -23,11 +24,24 @@ from registry.extensions import db
 from registry.interchange.exporter import export_file
 from registry.models.accounts import ROLES, Grant, User
 from registry.models.practices import Practice
+from tests.search_backends import BACKENDS
 
 # Two communes of Hà Nội and one of TP Hồ Chí Minh.
 PLACES = ("00070", "00004", "26506")
 UNITS = ("national", "01", "79") + PLACES
 EXAMPLES = int(os.environ.get("REGISTRY_PROPERTY_EXAMPLES", "500"))
+
+@pytest.fixture(params=BACKENDS, ids=[name for name, _factory, _skip in BACKENDS])
+def search_backend_installed(request, app):
+    """The test runs once per search backend: SQL, and each engine that runs here."""
+    name, factory, skip = request.param
+    if skip:
+        pytest.skip(skip)
+    saved = app.extensions.get("search")
+    app.extensions["search"] = factory(app)
+    yield name
+    app.extensions["search"] = saved
+
 
 grants_strategy = st.lists(st.tuples(st.sampled_from(ROLES), st.sampled_from(UNITS)),
                            max_size=3, unique=True)
@@ -87,8 +101,8 @@ def _expected(app, user_id, ids):
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(grants=grants_strategy, active=st.booleans(), signed_in=st.booleans(),
        pick=st.integers(min_value=0, max_value=len(STATES) * len(PLACES) - 1))
-def test_every_door_follows_the_one_rule(app, catalogue, tmp_path, grants, active, signed_in,
-                                         pick):
+def test_every_door_follows_the_one_rule(app, search_backend_installed, catalogue, tmp_path,
+                                         grants, active, signed_in, pick):
     ids = sorted(catalogue)
     user_id, token = _user(app, grants, active) if signed_in else (None, None)
     may_view, may_see_personal = _expected(app, user_id, ids)
