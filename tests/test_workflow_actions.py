@@ -16,7 +16,8 @@ from registry.domain.workflow import TRANSITIONS
 from registry.extensions import db
 from registry.models.accounts import User
 
-SCOPES = {"own": "00070", "same": "00004", "other": "26506"}
+# A sample: the officers' own commune and another province (the table test has them all).
+SCOPES = {"own": "00070", "other": "26506"}
 WHO = {
     "officer": ("officer", "00070"),
     "committee_commune": ("committee", "00070"),
