@@ -157,6 +157,13 @@ def period_end(period: str):
     return date(int(year), 6, 30) if half == "1" else date(int(year), 12, 31)
 
 
+def last_activity(periods, created_on):
+    """The day a model last showed activity: the end of its latest results period, or with
+    none the day it was created (None if neither is known)."""
+    ends = [period_end(p) for p in periods]
+    return max(ends) if ends else created_on
+
+
 def months_before(day, months: int):
     """The same day `months` months earlier (the last day of a shorter month)."""
     import calendar

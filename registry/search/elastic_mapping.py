@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date
 
 from registry import permissions
-from registry.domain.workflow import PUBLIC_STATES, months_before, period_end
+from registry.domain.workflow import PUBLIC_STATES, last_activity, months_before
 from registry.search.base import FACETS, SearchRequest
 from registry.search.query import Atom, ParsedQuery, Term, parse_query
 
@@ -89,16 +89,15 @@ def document(practice, replications: int = 0, text: dict[str, str] | None = None
         "replication_count": replications,
         "replicated_from": practice.replicated_from_id,
         "created_at": practice.created_at.isoformat() if practice.created_at else None,
-        ACTIVITY_FIELD: last_activity(practice),
+        ACTIVITY_FIELD: last_activity_ordinal(practice),
     }
 
 
-def last_activity(practice) -> int | None:
-    """The ordinal day of the end of the latest results period, or of the creation."""
-    ends = [period_end(o.period) for o in practice.outcomes]
-    if ends:
-        return max(ends).toordinal()
-    return practice.created_at.date().toordinal() if practice.created_at else None
+def last_activity_ordinal(practice) -> int | None:
+    """registry.domain.workflow.last_activity as an ordinal day."""
+    day = last_activity([o.period for o in practice.outcomes],
+                        practice.created_at.date() if practice.created_at else None)
+    return day.toordinal() if day else None
 
 
 def activity_filters(cutoff: int) -> dict[str, dict]:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from registry import permissions
 from registry.domain.workflow import (
-    PUBLIC_STATES, TRANSITION_BY_ACTION, months_before, period_end,
+    PUBLIC_STATES, TRANSITION_BY_ACTION, last_activity, months_before,
 )
 from registry.extensions import db
 from registry.models.practices import OutcomeReport, Practice
@@ -49,16 +49,14 @@ def _practices_in(user, rule: str, states, limit=LIMIT) -> list[Practice]:
 
 
 def activity_dates(practices) -> dict[int, date]:
-    """Per model: the end of its latest results period, else the day it was created."""
-    ids = [p.id for p in practices]
-    latest: dict[int, date] = {}
-    if ids:
+    """Per model: registry.domain.workflow.last_activity, its reports read in one query."""
+    periods: dict[int, list[str]] = {p.id: [] for p in practices}
+    if periods:
         for practice_id, period in db.session.execute(
                 select(OutcomeReport.practice_id, OutcomeReport.period)
-                .where(OutcomeReport.practice_id.in_(ids))):
-            end = period_end(period)
-            latest[practice_id] = max(end, latest.get(practice_id, end))
-    return {p.id: latest.get(p.id) or p.created_at.date() for p in practices}
+                .where(OutcomeReport.practice_id.in_(list(periods)))):
+            periods[practice_id].append(period)
+    return {p.id: last_activity(periods[p.id], p.created_at.date()) for p in practices}
 
 
 def inbox(user, today: date | None = None) -> dict[str, list[Item]]:
