@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from registry.domain.workflow import NOMINATION_STATE_BY_CODE, STATE_BY_CODE
+
 
 class FieldError(NamedTuple):
     field: str
@@ -82,8 +84,9 @@ class NotAllowedInState(DomainError):
     status, code = 409, "not_allowed_in_state"
 
     def __init__(self, action: str, state: str, allowed: list[str]):
-        super().__init__(f"Không thể thực hiện “{action}” khi mô hình đang ở trạng thái "
-                         f"“{state}”.")
+        known = STATE_BY_CODE.get(state) or NOMINATION_STATE_BY_CODE.get(state)
+        super().__init__(f"Không thể thực hiện “{action}” ở trạng thái hiện tại "
+                         f"(“{known.label_vi if known else state}”).")
         self.action = action
         self.state = state
         self.allowed = list(allowed)

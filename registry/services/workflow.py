@@ -110,6 +110,11 @@ def open_levels(practice) -> list[str]:
             and level not in recognised]
 
 
+# Actions that change neither the model nor the nomination (a reviewer's own row): the
+# version may be left out, as POST …/reviewers and …/reviews do.
+VERSION_OPTIONAL = ("assign_reviewer", "review", "decline_review")
+
+
 # --- the executor --------------------------------------------------------------------------
 
 @dataclass
@@ -144,8 +149,8 @@ def perform(user, kind: str, subject_id: int, action: str, *, version, reason: s
     state = state_of(subject)
     if state not in transition.from_states:
         raise NotAllowedInState(transition.label_vi, state, allowed_actions(user, subject))
-    if version is not None or transition.to_state is not None:
-        check_version(subject, version)  # assignments and reviews leave the state alone
+    if version is not None or action not in VERSION_OPTIONAL:
+        check_version(subject, version)
     reason = (reason or "").strip()
     if transition.needs_reason and not reason:
         raise Invalid([FieldError("reason", "cần nêu lý do")], "Thao tác")
