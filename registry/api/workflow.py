@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import jsonify, url_for
 
-from registry import permissions
 from registry.api import bp
 from registry.api.auth import current_api_user
 from registry.api.practices import json_body, load_practice, practice_response
@@ -37,27 +36,12 @@ def event_json(event, user) -> dict:
 
 
 def reviews_json(nomination, user) -> dict:
-    """Reviews as this user may see them (blind until one's own is in); the committee also
-    gets the mean per criterion of the current round."""
-    see_all = permissions.can_see_all_scores(user, nomination)
-    user_id = getattr(user, "id", None)
-    shown = []
-    for a in nomination.assignments:
-        own = a.reviewer_id == user_id
-        if not (see_all or own):
-            continue
-        shown.append({"round": a.round, "reviewer": a.reviewer.name if see_all or own else None,
-                      "due": a.due_on.isoformat(), "state": a.state,
-                      "scores": a.scores if a.state == "submitted" else {},
-                      "comment": a.comment})
-    means = {}
-    if see_all:
-        done = [a for a in nomination.current_assignments() if a.state == "submitted"]
-        for criterion in workflow.criteria()["criteria"]:
-            values = [a.scores.get(criterion["code"]) for a in done
-                      if a.scores.get(criterion["code"]) is not None]
-            means[criterion["code"]] = round(sum(values) / len(values), 2) if values else None
-    return {"visible": "all" if see_all else "own", "items": shown, "means": means}
+    """The reviews this user may see (registry.services.workflow.visible_reviews)."""
+    view = workflow.visible_reviews(user, nomination)
+    return {"visible": "all" if view.see_all else "own", "means": view.means, "items": [
+        {"round": a.round, "reviewer": a.reviewer.name, "due": a.due_on.isoformat(),
+         "state": a.state, "scores": a.scores if a.state == "submitted" else {},
+         "comment": a.comment} for a in view.assignments]}
 
 
 def nomination_json(nomination, user) -> dict:

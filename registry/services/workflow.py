@@ -597,6 +597,33 @@ def tell(user, transition: Transition, subject, practice, reason: str, step: Ste
     mail.queue_mail(recipients, f"{what}: {practice.name}", body, path, actor=user)
 
 
+# --- reviews as each person may see them ------------------------------------------------------
+
+@dataclass
+class ReviewsView:
+    """The assignments a user may see (blind review: all only for the committee, or for a
+    reviewer once their own is sent) and, for those who see all, the current round's mean
+    score per criterion (rounded to 2 places; None without a score)."""
+
+    see_all: bool
+    assignments: list
+    means: dict
+
+
+def visible_reviews(user, nomination) -> ReviewsView:
+    see_all = permissions.can_see_all_scores(user, nomination)
+    user_id = getattr(user, "id", None)
+    shown = [a for a in nomination.assignments if see_all or a.reviewer_id == user_id]
+    means = {}
+    if see_all:
+        done = [a for a in nomination.current_assignments() if a.state == "submitted"]
+        for criterion in criteria()["criteria"]:
+            values = [a.scores[criterion["code"]] for a in done
+                      if a.scores.get(criterion["code"]) is not None]
+            means[criterion["code"]] = round(sum(values) / len(values), 2) if values else None
+    return ReviewsView(see_all, shown, means)
+
+
 # --- the timeline ----------------------------------------------------------------------------
 
 def timeline(practice_id: int) -> list[Event]:

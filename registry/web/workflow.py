@@ -69,12 +69,6 @@ def _version() -> int | None:
     return int(raw) if raw.strip().isdigit() else None
 
 
-def _failure_messages(error: DomainError) -> list[str]:
-    """Every message of a failed action, each field error with its field (no form fields)."""
-    failure = page_failure(error)
-    return [str(failure.message)] + failure.other_errors
-
-
 def _run(render, work):
     """Run `work(uow)` in one unit of work; on a domain error render the page again."""
     form = CsrfForm()
@@ -84,7 +78,8 @@ def _run(render, work):
         with unit_of_work(current_user, "web") as uow:
             return work(uow)
     except DomainError as error:
-        return render(_failure_messages(error), page_failure(error).status)
+        failure = page_failure(error)
+        return render([str(failure.message)] + failure.other_errors, failure.status)
 
 
 # --- one action with its reason ------------------------------------------------------------
@@ -160,19 +155,11 @@ def nomination(nomination_id: int):
 def nomination_page(nomination_id: int, errors=(), status: int = 200):
     item = _load(workflow.load_nomination, nomination_id, current_user)
     actions = workflow.allowed_actions(current_user, item)
-    see_all = permissions.can_see_all_scores(current_user, item)
-    reviews = [a for a in item.assignments if see_all or a.reviewer_id == current_user.id]
-    criteria = workflow.criteria()
-    means = {}
-    if see_all:
-        done = [a for a in item.current_assignments() if a.state == "submitted"]
-        for c in criteria["criteria"]:
-            values = [a.scores[c["code"]] for a in done if c["code"] in a.scores]
-            means[c["code"]] = sum(values) / len(values) if values else None
+    view = workflow.visible_reviews(current_user, item)
     return render_template(
         "workflow/nomination.html", nomination=item, practice=item.practice, actions=actions,
-        transitions=TRANSITION_BY_ACTION, reviews=reviews, see_all=see_all, means=means,
-        criteria=criteria, errors=list(errors), form=CsrfForm(),
+        transitions=TRANSITION_BY_ACTION, reviews=view.assignments, see_all=view.see_all,
+        means=view.means, criteria=workflow.criteria(), errors=list(errors), form=CsrfForm(),
         events=workflow.nomination_timeline(item.id),
         my_assignment=permissions.open_assignment(current_user, item)), status
 
