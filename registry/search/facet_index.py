@@ -22,7 +22,7 @@ from registry.models.practices import (
 from registry.models.vocab import Term
 from registry.search.base import FACETS, FIXED_VALUES, FacetValue, SearchRequest, fixed_values
 from registry.text import collation_key
-from registry.domain.workflow import PUBLIC_STATES, months_before, period_end
+from registry.domain.workflow import PUBLIC_STATES, last_activity, months_before
 
 CHUNK = 500
 LINKS = {"form": practice_forms, "domain": practice_domains,
@@ -111,10 +111,11 @@ class FacetIndex:
         values = self.values
         touched = set()
         adds: dict[tuple[str, str], list[int]] = defaultdict(list)
+        created_on: dict[int, object] = {}
         for row in conn.execute(query):
             pid, founded, source, created = row[0], row[1], row[2], row[3]
             rest = row[4:]
-            self.activity[pid] = created.date().toordinal() if created else 0
+            created_on[pid] = created.date() if created else None
             for name, value in zip(COLUMNS, rest[:len(COLUMNS)]):
                 adds[(name, value)].append(pid)
             for name, term_id in zip(TERM_COLUMNS, rest[len(COLUMNS):]):
@@ -138,12 +139,12 @@ class FacetIndex:
         reports = select(OutcomeReport.practice_id, OutcomeReport.period)
         if ids is not None:
             reports = reports.where(OutcomeReport.practice_id.in_(ids))
-        ends: dict[int, int] = {}
+        periods: dict[int, list[str]] = defaultdict(list)
         for pid, period in conn.execute(reports):
-            end = period_end(period).toordinal()
-            if end > ends.get(pid, 0):
-                ends[pid] = end
-        self.activity.update(ends)  # a report replaces the registration day
+            periods[pid].append(period)
+        for pid, created in created_on.items():
+            day = last_activity(periods.get(pid, ()), created)
+            self.activity[pid] = day.toordinal() if day else 0
         for (facet, value), pids in adds.items():
             if facet == "":
                 self.all.update(pids)
