@@ -16,6 +16,7 @@ import urllib.request
 import pytest
 from werkzeug.serving import make_server
 
+from registry.domain.workflow import state_label
 from registry.extensions import db
 from registry.models.accounts import User
 
@@ -35,7 +36,7 @@ def assert_clear_conflict(error: dict, state_now: str) -> None:
         assert "version" in error["fields"]
     else:
         assert error["code"] == "not_allowed_in_state", error
-        assert error["state"] == state_now and state_now in error["message"]
+        assert error["state"] == state_now and f"“{state_label(state_now)}”" in error["message"]
 
 
 @pytest.fixture
