@@ -24,3 +24,8 @@ def when_ready(server) -> None:
     for listener in server.LISTENERS:
         print(f"Đang phục vụ tại {listener} (đăng nhập: {listener}/login; Ctrl-C để dừng)",
               file=sys.stdout, flush=True)
+
+
+def post_worker_init(worker) -> None:
+    """Say when a worker has loaded the application and is about to accept requests."""
+    worker.log.info("Worker ready (pid: %s)", worker.pid)

@@ -49,7 +49,8 @@ def test_readme_first_command_serves_demo_catalogue_from_fresh_clone(tmp_path):
         deadline = time.monotonic() + 900
         while True:
             if process.poll() is not None:
-                pytest.fail("scripts/serve exited: " + (tmp_path / "serve.log").read_text())
+                pytest.fail("scripts/serve exited: "
+                            + _worker_errors((tmp_path / "serve.log").read_text()))
             try:
                 status, _ = _get(f"http://127.0.0.1:{port}/healthz")
                 if status == 200:
@@ -71,6 +72,9 @@ def test_readme_first_command_serves_demo_catalogue_from_fresh_clone(tmp_path):
         assert "Starting gunicorn" in output
         assert f"Đang phục vụ tại http://127.0.0.1:{port} " in output
         assert "127.0.0.1:5000" not in output or port == 5000
+        # Ctrl-C in a terminal, once every worker has loaded the app (a worker still
+        # importing it when SIGINT lands exits as "failed to boot" and gunicorn exits 1).
+        _wait_for_workers(tmp_path / "serve.log")
         # Ctrl-C in a terminal: SIGINT to the whole process group (master and workers).
         os.killpg(process.pid, signal.SIGINT)
         try:
@@ -78,7 +82,7 @@ def test_readme_first_command_serves_demo_catalogue_from_fresh_clone(tmp_path):
         except subprocess.TimeoutExpired:
             pytest.fail("scripts/serve did not stop within 30 s of SIGINT")
         stopped = (tmp_path / "serve.log").read_text()
-        assert returncode == 0, stopped[-3000:]
+        assert returncode == 0, _worker_errors(stopped)
         assert "Traceback" not in stopped, stopped[-3000:]
         with pytest.raises(OSError):
             _get(f"http://127.0.0.1:{port}/healthz")
@@ -103,3 +107,25 @@ def _assert_group_gone(pgid: int) -> None:
             return
         time.sleep(0.2)
     pytest.fail("worker processes still running after the server stopped")
+
+
+def _wait_for_workers(log_path: Path) -> None:
+    """Until each booted worker has said it is ready (registry.gunicorn_conf.post_worker_init)."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        text = log_path.read_text()
+        if text.count("Worker ready") >= text.count("Booting worker") > 0:
+            return
+        time.sleep(0.5)
+    pytest.fail("workers not ready after 2 minutes: " + _worker_errors(log_path.read_text()))
+
+
+def _worker_errors(log: str) -> str:
+    """The server's own lines (no pip or setup output), the worker's exception last, short."""
+    lines = [line for line in log.splitlines() if "[gunicorn" not in line]
+    start = next((i for i, line in enumerate(lines) if "Starting gunicorn" in line), 0)
+    served = lines[start:]
+    errors = [i for i, line in enumerate(served) if "Exception in worker" in line]
+    if errors:
+        served = served[:20] + ["…"] + served[errors[0]:errors[0] + 60]
+    return "\n".join(served)[-6000:]
