@@ -16,7 +16,7 @@ import urllib.request
 import pytest
 from werkzeug.serving import make_server
 
-from registry.domain.workflow import state_label
+from registry.domain.workflow import nomination_state_label, state_label
 from registry.extensions import db
 from registry.models.accounts import User
 
@@ -27,7 +27,7 @@ SCORES = {"hieu-qua": 4, "hop-long-dan": 5, "xa-hoi-hoa": 3, "long-ghep": 4, "be
 CONFLICT_TEXT = "người khác thay đổi"
 
 
-def assert_clear_conflict(error: dict, state_now: str) -> None:
+def assert_clear_conflict(error: dict, state_now: str, label=state_label) -> None:
     """The loser's 409: either its version is stale (the requests overlapped: the versioned
     UPDATE, or the version check, caught it), or it was read after the winner committed and
     the new state no longer allows the action (the executor checks the state first)."""
@@ -36,7 +36,7 @@ def assert_clear_conflict(error: dict, state_now: str) -> None:
         assert "version" in error["fields"]
     else:
         assert error["code"] == "not_allowed_in_state", error
-        assert error["state"] == state_now and f"“{state_label(state_now)}”" in error["message"]
+        assert error["state"] == state_now and f"“{label(state_now)}”" in error["message"]
 
 
 @pytest.fixture
@@ -144,7 +144,7 @@ def test_approve_and_reject_at_once_record_one_decision(app, served, make_practi
         won, lost = (approve, reject) if approve[0] == 200 else (reject, approve)
         winner = "approved" if won is approve else "rejected"
         assert won[1]["state"] == winner
-        assert_clear_conflict(lost[1]["error"], winner)
+        assert_clear_conflict(lost[1]["error"], winner, nomination_state_label)
 
         status, now = http(served, tokens["first"], "GET", f"/api/v1/nominations/{nid}")
         assert now["state"] == winner and now["version"] == won[1]["version"]

@@ -511,3 +511,11 @@ def test_assign_and_review_through_the_action_endpoint(app, world, action):
                               "state", None, version):
                 fresh.spent(key)
     report(failures)
+
+
+def test_not_allowed_message_names_the_state_of_its_own_subject():
+    """"approved" is a state of models and of nominations, with different labels."""
+    from registry.domain.errors import NotAllowedInState
+    assert "(“Đã công nhận”)" in str(NotAllowedInState("Không công nhận", "approved", [],
+                                                       "nomination"))
+    assert "(“Được công nhận nhân rộng”)" in str(NotAllowedInState("Nhân rộng", "approved", []))

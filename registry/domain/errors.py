@@ -83,8 +83,9 @@ class NotAllowedInState(DomainError):
 
     status, code = 409, "not_allowed_in_state"
 
-    def __init__(self, action: str, state: str, allowed: list[str]):
-        known = STATE_BY_CODE.get(state) or NOMINATION_STATE_BY_CODE.get(state)
+    def __init__(self, action: str, state: str, allowed: list[str], subject: str = "practice"):
+        states = NOMINATION_STATE_BY_CODE if subject == "nomination" else STATE_BY_CODE
+        known = states.get(state)
         super().__init__(f"Không thể thực hiện “{action}” ở trạng thái hiện tại "
                          f"(“{known.label_vi if known else state}”).")
         self.action = action

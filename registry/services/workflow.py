@@ -148,7 +148,8 @@ def perform(user, kind: str, subject_id: int, action: str, *, version, reason: s
         raise Forbidden(f"Bạn không có quyền thực hiện “{transition.label_vi}”.")
     state = state_of(subject)
     if state not in transition.from_states:
-        raise NotAllowedInState(transition.label_vi, state, allowed_actions(user, subject))
+        raise NotAllowedInState(transition.label_vi, state, allowed_actions(user, subject),
+                                kind)
     if version is not None or action not in VERSION_OPTIONAL:
         check_version(subject, version)
     reason = (reason or "").strip()
@@ -385,7 +386,7 @@ def _resubmit(user, nomination, reason, payload) -> Step:
 def _escalate(user, nomination, reason, payload) -> Step:
     if nomination.level != "province":
         raise NotAllowedInState("Đề cử lên cấp trung ương", nomination.state,
-                                allowed_actions(user, nomination))
+                                allowed_actions(user, nomination), "nomination")
     practice = nomination.practice
     if "national" not in open_levels(practice):
         raise Conflict("Mô hình đã có đề cử hoặc đã được công nhận ở cấp trung ương.",
