@@ -106,6 +106,12 @@ def test_results_trends_and_chart(committee, area):
     assert b"<script" not in svg.data
     assert "style-src 'unsafe-inline'" in svg.headers["Content-Security-Policy"]
     assert committee.get("/dashboards/coverage.svg").status_code == 200
+    one = committee.get("/dashboards/results?indicator=valuable_tips").get_data(as_text=True)
+    assert '<img src="/dashboards/trends.svg?indicator=valuable_tips"' in one
+    only = committee.get("/dashboards/trends.svg?indicator=valuable_tips").data
+    assert "Tin có giá trị".encode() in only and "Tai nạn giao thông".encode() not in only
+    assert "Tai nạn giao thông".encode() in svg.data
+    assert committee.get("/dashboards/results?indicator=nope").status_code == 400
 
 
 def test_overdue_and_nominations(app, committee, area):

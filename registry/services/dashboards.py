@@ -81,6 +81,18 @@ def _domain_term(domain: str | None) -> Term | None:
                                                 Term.code == domain))
 
 
+def _periods(practices) -> dict[int, list[str]]:
+    """The reported periods of the models a subquery selects (its first column is the id),
+    read in one query."""
+    periods: dict[int, list[str]] = defaultdict(list)
+    ids = select(practices.c[0]).scalar_subquery()
+    for pid, period in db.session.execute(
+            select(OutcomeReport.practice_id, OutcomeReport.period)
+            .where(OutcomeReport.practice_id.in_(ids))):
+        periods[pid].append(period)
+    return periods
+
+
 def active_communes(area: DashboardArea, *, domain: str | None = None,
                     today: date | None = None) -> set[str]:
     """Communes with at least one active model: public (registered, nominated, approved),
@@ -97,13 +109,7 @@ def active_communes(area: DashboardArea, *, domain: str | None = None,
         query = query.where(Practice.id.in_(select(practice_domains.c.practice_id)
                                             .where(practice_domains.c.term_id == term.id)))
     rows = db.session.execute(query).all()
-    periods: dict[int, list[str]] = defaultdict(list)
-    ids = [r[0] for r in rows]
-    for start in range(0, len(ids), 900):
-        for pid, period in db.session.execute(
-                select(OutcomeReport.practice_id, OutcomeReport.period)
-                .where(OutcomeReport.practice_id.in_(ids[start:start + 900]))):
-            periods[pid].append(period)
+    periods = _periods(query.subquery())
     covered = set()
     for pid, commune, created_at in rows:
         if commune in covered:
@@ -174,20 +180,15 @@ def overdue_reports(area: DashboardArea, *, labels: dict, today: date | None = N
     REGISTRY_INACTIVE_MONTHS months ago (or, without reports, registered that long ago)."""
     today = today or date.today()
     months = current_app.config["REGISTRY_INACTIVE_MONTHS"]
-    practices = db.session.execute(_where(
+    query = _where(
         select(Practice.id, Practice.name, Practice.created_at, Commune.name, Province.name)
         .join(Commune, Commune.code == Practice.commune_code)
         .join(Province, Province.code == Practice.province_code)
         .where(Practice.status.in_(PUBLIC_STATES))
         .order_by(Province.sort_key, Commune.sort_key, Practice.name_sort_key),
-        area.practice_clause())).all()
-    periods: dict[int, list[str]] = defaultdict(list)
-    ids = [p[0] for p in practices]
-    for start in range(0, len(ids), 900):
-        for pid, period in db.session.execute(
-                select(OutcomeReport.practice_id, OutcomeReport.period)
-                .where(OutcomeReport.practice_id.in_(ids[start:start + 900]))):
-            periods[pid].append(period)
+        area.practice_clause())
+    practices = db.session.execute(query).all()
+    periods = _periods(query.subquery())
     table = Table("overdue", labels["overdue"],
                   [labels["id"], labels["name"], labels["province"], labels["commune"],
                    labels["last_report"]])

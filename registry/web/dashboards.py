@@ -100,12 +100,23 @@ def coverage_page():
         downloads={n: _downloads(n, **args) for n in ("provinces", "uncovered")})
 
 
+def _indicator() -> str | None:
+    """The one indicator the results chart draws (None: all of them); unknown is 400."""
+    code = request.args.get("indicator", "").strip()
+    if code and code not in indicator_labels():
+        abort(400)
+    return code or None
+
+
 @bp.get("/results")
 @login_required
 def results_page():
     area = _area()
+    indicator = _indicator()
     return render_template("dashboards/results.html", table=_table(area, "trends"),
-                           downloads=_downloads("trends"))
+                           downloads=_downloads("trends"), indicators=indicator_labels(),
+                           indicator=indicator,
+                           chart_args={"indicator": indicator} if indicator else {})
 
 
 @bp.get("/follow-up")
@@ -127,8 +138,8 @@ def download(table: str, fmt: str):
     data = _table(_area(), table)
     body = csv_bytes(data.headers, data.rows) if fmt == "csv" else xlsx_bytes(
         data.title, data.headers, data.rows)
-    name = table + (f"-{request.args['domain']}" if request.args.get("domain") else "")
-    return download_response(body, fmt, name)
+    domain = _domain() if table in ("provinces", "uncovered") else None
+    return download_response(body, fmt, table + (f"-{domain}" if domain else ""))
 
 
 def chart(name: str):
@@ -141,8 +152,11 @@ def chart(name: str):
                                horizontal=True)
     elif name == "trends":
         table = _table(area, "trends")
+        indicator = _indicator()
+        chosen = indicator_labels()[indicator] if indicator else None
         series = {header: [row[i + 1] for row in table.rows]
-                  for i, header in enumerate(table.headers[1:])}
+                  for i, header in enumerate(table.headers[1:])
+                  if chosen is None or header == chosen}
         svg = charts.line_chart(table.title, [row[0] for row in table.rows], series)
     else:
         table = _table(area, "nominations")
