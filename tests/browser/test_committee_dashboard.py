@@ -41,6 +41,7 @@ def test_committee_downloads_communes_without_a_drug_prevention_model(
     page.click("button[type=submit]")
     page.get_by_role("link", name="Thống kê").click()
     assert f"2 trên {len(communes)} xã, phường" in page.inner_text("#coverage-summary")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
     page.select_option("select[name=domain]", label="phòng, chống ma túy")
     page.get_by_role("button", name="Lọc").click()
