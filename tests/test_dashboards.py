@@ -78,6 +78,9 @@ def test_coverage_counts(committee, area, hanoi):
     uncovered = {row[1] for row in _csv(committee.get("/dashboards/uncovered.csv"))[1:]}
     assert len(uncovered) == total - 2
     assert {b, c, d} <= uncovered and not {a, e} & uncovered and other not in uncovered
+    english = committee.get("/dashboards/coverage?lang=en").get_data(as_text=True)
+    assert f"2 of {total} communes have at least one active model" in english
+    assert _csv(committee.get("/dashboards/provinces.csv"))[0][0] == "Province code"
 
 
 def test_coverage_by_domain(committee, area, hanoi):
