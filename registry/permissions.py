@@ -139,6 +139,8 @@ POLICY: dict[str, tuple] = {
     "replicate": (Administrators(), Granted(("officer",))),  # the place of the new model
     # A nomination's file (reasons, reviews) is seen by those with a say in the model's area.
     "view_nomination": (Administrators(), Granted(("officer", "committee", "reviewer"))),
+    # Dashboards (coverage, results, nominations): committees follow their area.
+    "dashboards": (Administrators(), Granted(("committee",))),
 }
 
 

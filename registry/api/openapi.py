@@ -358,6 +358,28 @@ def _paths() -> dict:
                               **_errors(*WRITE_ERRORS, "Conflict")},
             },
         },
+        "/api/v1/practices/export": {
+            "get": {
+                "operationId": "exportPractices", "tags": ["practices"],
+                "summary": "Tải toàn bộ kết quả tìm kiếm dưới dạng CSV hoặc Excel",
+                "description": "Cùng tham số với GET /api/v1/practices (page, per_page bị bỏ "
+                               "qua); tối đa 10.000 dòng, nhiều hơn → 400 too_many_results. "
+                               "CSV mã hóa UTF-8 có BOM. Cột lực lượng nòng cốt chỉ có khi "
+                               "người dùng của token được xem dữ liệu cá nhân, và chỉ điền "
+                               "cho mô hình trong phạm vi đó.",
+                "security": OPTIONAL_AUTH,
+                "parameters": [
+                    {"name": "format", "in": "query", "required": False,
+                     "schema": {"type": "string", "enum": ["csv", "xlsx"], "default": "csv"},
+                     "description": "Định dạng tệp tải về."},
+                    *_search_parameters()],
+                "responses": {"200": {"description": "Tệp kết quả.", "content": {
+                    "text/csv": {"schema": {"type": "string"}},
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                        "schema": {"type": "string", "contentEncoding": "binary"}}}},
+                              **_errors("BadRequest", "Unauthorized")},
+            },
+        },
         "/api/v1/practices/{practice_id}": {
             "parameters": [item],
             "get": {

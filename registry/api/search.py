@@ -1,7 +1,7 @@
 """GET /api/v1/practices: search with exact facet counts (never personal data)."""
 from __future__ import annotations
 
-from flask import jsonify, request, url_for
+from flask import Response, jsonify, request, url_for
 from sqlalchemy import select
 
 from registry.api import bp
@@ -86,3 +86,50 @@ def search_practices():
                            "selected": v.selected} for v in values]
                    for name, values in result.facets.items()},
     })
+
+
+EXPORT_FORMATS = ("csv", "xlsx")
+EXPORT_HEADERS = {
+    "id": "Mã", "name": "Tên mô hình", "kind": "Loại mô hình", "province": "Tỉnh, thành phố",
+    "commune": "Xã, phường, đặc khu", "hamlet": "Thôn, xóm, tổ dân phố",
+    "status": "Trạng thái", "recognition": "Cấp công nhận", "founded_on": "Ngày thành lập",
+    "forms": "Hình thức", "domains": "Lĩnh vực", "target_groups": "Đối tượng tham gia",
+    "participants": "Số người tham gia", "households": "Số hộ tham gia",
+    "summary": "Tóm tắt", "core_members": "Lực lượng nòng cốt",
+}
+
+
+@bp.get("/practices/export")
+def export_practices():
+    """The same search as GET /practices, every hit as CSV or XLSX (page and per_page are
+    ignored); core members only where the token's user may see them."""
+    from registry.services.search_export import EXPORT_LIMIT, ExportTooLarge, export_table
+    from registry.services.tabular import CSV_TYPE, XLSX_TYPE, csv_bytes, xlsx_bytes
+    user = current_api_user(required=False)
+    locale = request.args.get("lang", "vi")
+    fmt = request.args.get("format", "csv")
+    fields = {} if locale in LANGUAGES else {"lang": "Ngôn ngữ phải là vi hoặc en."}
+    if fmt not in EXPORT_FORMATS:
+        fields["format"] = "Định dạng phải là csv hoặc xlsx."
+    try:
+        search_request = prepare_search(request.args, viewer=user, locale=locale,
+                                        ignore=("lang", "format"))
+    except SearchArgsError as exc:
+        fields.update(exc.fields)
+    if fields:
+        raise ApiError(400, "Tham số tìm kiếm không hợp lệ: " + ", ".join(sorted(fields)) + ".",
+                       code="invalid_parameters", fields=fields)
+    try:
+        headers, rows = export_table(search_request, EXPORT_HEADERS)
+    except ExportTooLarge as exc:
+        raise ApiError(400, f"Kết quả có {exc.total} mô hình, vượt quá giới hạn tải về "
+                            f"{EXPORT_LIMIT} dòng; hãy thu hẹp tìm kiếm.",
+                       code="too_many_results")
+    except SearchUnavailable:
+        raise ApiError(503, "Máy chủ tìm kiếm tạm thời không hoạt động; vui lòng thử lại sau.",
+                       code="search_unavailable", headers={"Retry-After": "30"})
+    body = csv_bytes(headers, rows) if fmt == "csv" else xlsx_bytes("Mô hình", headers, rows)
+    response = Response(body, content_type=CSV_TYPE if fmt == "csv" else XLSX_TYPE)
+    response.headers["Content-Disposition"] = f'attachment; filename="mo-hinh.{fmt}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -33,11 +33,12 @@ def inbox_count() -> int:
 
 
 def init_app(app: Flask) -> None:
-    from registry.web import catalogue, health, workflow
+    from registry.web import catalogue, dashboards, health, workflow
 
     app.register_blueprint(health.bp)
     app.register_blueprint(catalogue.bp)
     app.register_blueprint(workflow.bp)
+    app.register_blueprint(dashboards.bp)
     from registry import editing
     editing.init_app(app)
     app.jinja_env.filters["markdown"] = render_markdown

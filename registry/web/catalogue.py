@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 from registry import permissions
 from registry.extensions import db
 from registry.models.practices import Practice
-from registry.web.search import search_page
+from registry.web.search import EXPORT_FORMATS, export_page, search_page
 from registry.web.workflow import practice_workflow
 
 bp = Blueprint("catalogue", __name__)
@@ -24,6 +24,14 @@ def home():
 def index():
     """The catalogue is the search page (registry/web/search.py)."""
     return search_page()
+
+
+@bp.get("/practices/export.<fmt>")
+def export(fmt: str):
+    """The current search (same parameters as the page) as CSV or XLSX."""
+    if fmt not in EXPORT_FORMATS:
+        abort(404)
+    return export_page(fmt)
 
 
 @bp.get("/practices/<int:practice_id>")

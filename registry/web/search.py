@@ -210,3 +210,57 @@ def search_page():
                                              sort_labels=SORT_LABELS), status)
     response.vary.add(FRAGMENT_HEADER)
     return response
+
+
+# --- the search result as a download ----------------------------------------------------------
+
+EXPORT_FORMATS = ("csv", "xlsx")
+
+
+def export_headers() -> dict:
+    """Column titles of a search export in the interface language."""
+    return {
+        "id": _("Mã"), "name": _("Tên mô hình"), "kind": _("Loại mô hình"),
+        "province": _("Tỉnh, thành phố"), "commune": _("Xã, phường, đặc khu"),
+        "hamlet": _("Thôn, xóm, tổ dân phố"), "status": _("Trạng thái"),
+        "recognition": _("Cấp công nhận"), "founded_on": _("Ngày thành lập"),
+        "forms": _("Hình thức"), "domains": _("Lĩnh vực"),
+        "target_groups": _("Đối tượng tham gia"), "participants": _("Số người tham gia"),
+        "households": _("Số hộ tham gia"), "summary": _("Tóm tắt"),
+        "core_members": _("Lực lượng nòng cốt"),
+    }
+
+
+def download_response(body: bytes, fmt: str, filename: str):
+    from registry.services.tabular import CSV_TYPE, XLSX_TYPE
+    response = make_response(body)
+    response.headers["Content-Type"] = CSV_TYPE if fmt == "csv" else XLSX_TYPE
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def export_page(fmt: str):
+    """/practices/export.csv|xlsx: the page's search (same parameters), every hit."""
+    from registry.services.search_export import ExportTooLarge, export_table
+    from registry.services.tabular import csv_bytes, xlsx_bytes
+    locale = current_locale()
+    args, _more = search_args()
+    try:
+        search_request = prepare_search(args, viewer=current_user, locale=locale)
+        headers, rows = export_table(search_request, export_headers())
+    except SearchArgsError as exc:
+        message = _("Không thể tìm kiếm với các tham số này") + ": " + ", ".join(sorted(exc.fields))
+        return make_response(render_template("search/export_error.html", message=message), 400)
+    except ExportTooLarge as exc:
+        message = _("Kết quả có %(total)s mô hình, vượt quá giới hạn tải về %(limit)s dòng. "
+                    "Vui lòng thu hẹp tìm kiếm bằng các bộ lọc.", total=exc.total,
+                    limit=exc.limit)
+        return make_response(render_template("search/export_error.html", message=message), 400)
+    except SearchUnavailable:
+        message = _("Máy chủ tìm kiếm tạm thời không hoạt động, chưa thể tìm kiếm. "
+                    "Vui lòng thử lại sau ít phút.")
+        return make_response(render_template("search/export_error.html", message=message), 503)
+    body = (csv_bytes(headers, rows) if fmt == "csv"
+            else xlsx_bytes(_("Mô hình"), headers, rows))
+    return download_response(body, fmt, "mo-hinh")
