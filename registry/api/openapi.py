@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import jsonify
 
 from registry.api import bp, openapi_workflow
+from registry.api.errors import MAX_URL_BYTES
 from registry.domain.fields import (
     EARLIEST_YEAR, INDICATORS, MAX_INTEGER, MAX_ITEMS, MAX_KIND_LABEL, MAX_LENGTH,
     PERIOD_YEARS, PHONE_PATTERN,
@@ -227,6 +228,8 @@ ERROR_RESPONSES = {
     "PreconditionRequired": "Thiếu If-Match và version: không ghi đè khi không biết phiên bản.",
     "PayloadTooLarge": "Nội dung quá lớn.",
     "UnsupportedMediaType": "Content-Type không phải application/json.",
+    "UriTooLong": f"Địa chỉ yêu cầu (đường dẫn và tham số, đã mã hóa) dài quá "
+                  f"{MAX_URL_BYTES} byte.",
 }
 
 
@@ -243,9 +246,13 @@ def _components() -> dict:
         "PracticeId": {"name": "practice_id", "in": "path", "required": True,
                        "schema": {"type": "integer"}},
         "IfMatch": {"name": "If-Match", "in": "header", "required": False,
-                    "description": "ETag đã đọc. Không khớp → 412. Thay thế được bằng trường "
-                                   "version trong nội dung (không khớp → 409). Thiếu cả hai "
-                                   "→ 428.",
+                    "description": "ETag đã đọc, ví dụ \"3\" (W/\"3\" cũng được). Không "
+                                   "khớp → 412. Thay thế được bằng trường version trong nội "
+                                   "dung (không khớp → 409). `*` khớp với mọi phiên bản hiện "
+                                   "có (RFC 9110) nhưng không nêu phiên bản: với PUT/PATCH "
+                                   "khi đó trường version quyết định, thiếu nó → 428; với "
+                                   "DELETE `*` được chấp nhận. Thiếu cả If-Match lẫn version "
+                                   "(PUT/PATCH) → 428.",
                     "schema": {"type": "string"}},
         "IfNoneMatch": {"name": "If-None-Match", "in": "header", "required": False,
                         "schema": {"type": "string"}},
@@ -274,7 +281,7 @@ def _practice_ok(description: str, status_headers=("ETag",)) -> dict:
 def _errors(*names: str) -> dict:
     codes = {"BadRequest": "400", "Unauthorized": "401", "Forbidden": "403",
              "NotFound": "404", "Conflict": "409", "PreconditionFailed": "412",
-             "PayloadTooLarge": "413", "UnsupportedMediaType": "415",
+             "PayloadTooLarge": "413", "UnsupportedMediaType": "415", "UriTooLong": "414",
              "PreconditionRequired": "428"}
     return {codes[name]: _response(name) for name in names}
 
@@ -423,6 +430,15 @@ def _paths() -> dict:
     }
 
 
+def _with_uri_limit(paths: dict) -> dict:
+    """Every API URL longer than MAX_URL_BYTES is a 414 (registry/api/errors.py)."""
+    for item in paths.values():
+        for method, operation in item.items():
+            if method != "parameters":
+                operation["responses"].setdefault("414", _response("UriTooLong"))
+    return paths
+
+
 def openapi_document() -> dict:
     """The whole document; built from the same constants the code validates with."""
     return {
@@ -431,7 +447,9 @@ def openapi_document() -> dict:
             "title": "Cơ sở dữ liệu mô hình tự phòng, tự quản — API",
             "version": "1.0.0",
             "description": "API JSON cho hệ thống tích hợp. Lỗi luôn có dạng "
-                           "{\"error\": {\"code\", \"message\", \"fields\"}}. Ghi cần "
+                           "{\"error\": {\"code\", \"message\", \"fields\"}}. "
+                           f"Địa chỉ (đường dẫn và tham số, đã mã hóa) tối đa {MAX_URL_BYTES} "
+                           "byte, dài hơn → 414. Ghi cần "
                            "Authorization: Bearer <mã truy cập>. Xem docs/api.md.",
             "license": {"name": "GPL-3.0-or-later", "identifier": "GPL-3.0-or-later"},
         },
@@ -439,7 +457,7 @@ def openapi_document() -> dict:
                  {"name": "workflow", "description": "Xác minh, đề cử, thẩm định, công nhận, "
                                                      "nhân rộng (docs/workflow.md)"},
                  {"name": "meta", "description": "Mô tả API"}],
-        "paths": {**_paths(), **openapi_workflow.paths()},
+        "paths": _with_uri_limit({**_paths(), **openapi_workflow.paths()}),
         "components": _components(),
     }
 

@@ -24,7 +24,8 @@ def _ref(name: str) -> dict:
 
 def _errors(*codes: str) -> dict:
     names = {"400": "BadRequest", "401": "Unauthorized", "403": "Forbidden",
-             "404": "NotFound", "409": "Conflict"}
+             "404": "NotFound", "409": "Conflict", "413": "PayloadTooLarge",
+             "415": "UnsupportedMediaType"}
     return {code: {"$ref": f"#/components/responses/{names[code]}"} for code in codes}
 
 
@@ -92,7 +93,7 @@ def schemas() -> dict:
 
 
 def _post(operation: str, summary: str, body: str, ok: str, ok_schema: str,
-          errors=("400", "401", "403", "404", "409"), description: str = "") -> dict:
+          errors=("400", "401", "403", "404", "409", "413", "415"), description: str = "") -> dict:
     op = {"operationId": operation, "tags": ["workflow"], "summary": summary,
           "security": [{"bearerAuth": []}],
           "requestBody": {"required": True, "content": {JSON: {"schema": _ref(body)}}},
