@@ -30,6 +30,22 @@ def served(tmp_path_factory):
 
 @pytest.mark.parametrize("role", ROLES)
 def test_schemathesis_finds_nothing(served, role):
-    result = run_schemathesis(served.url, served.tokens.get(role), EXAMPLES)
+    result = run_schemathesis(served, role, EXAMPLES)
     assert result.returncode == 0, f"schemathesis as {role}:\n{result.stdout[-20000:]}" \
                                    f"\n{result.stderr[-2000:]}"
+
+
+def test_served_api_answers_long_urls_with_json_414(served):
+    """On a real server (Werkzeug's, like gunicorn's below its limit_request_line) the API's
+    own 414 answers an over-long URL with the JSON error body, not the server's page."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    from registry.api.errors import MAX_URL_BYTES
+    url = f"{served.url}/api/v1/practices?q=" + "a" * MAX_URL_BYTES
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(url, timeout=20)
+    assert caught.value.code == 414
+    assert caught.value.headers.get_content_type() == "application/json"
+    assert json.loads(caught.value.read())["error"]["code"] == "uri_too_long"

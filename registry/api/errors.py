@@ -136,13 +136,14 @@ def _handle_unexpected(error: Exception) -> Response:
 
 
 def request_target_bytes() -> int:
-    """Length of the request target as the client sent it (path and query, still encoded)."""
-    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
-    if raw:
-        return len(raw.encode("latin-1", "replace"))
+    """Length of the request target as the client sent it (path and query, still encoded):
+    the server's RAW_URI, or the path and query string when those are longer (a WSGI
+    environment need not carry the query in RAW_URI)."""
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or ""
     path = quote(request.environ.get("PATH_INFO", ""), safe="/")
     query = request.environ.get("QUERY_STRING", "")
-    return len(path) + (len(query) + 1 if query else 0)
+    return max(len(raw.encode("latin-1", "replace")),
+               len(path) + (len(query) + 1 if query else 0))
 
 
 def uri_too_long() -> Response:

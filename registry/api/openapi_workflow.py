@@ -4,6 +4,7 @@ from __future__ import annotations
 from registry.domain.workflow import (
     NOMINATION_LEVELS, NOMINATION_STATES, STATES, TRANSITIONS,
 )
+from registry.routing import MAX_ID
 from registry.services.workflow import COMMENDATION_KINDS, COMMENDATION_LEVELS, COPYABLE
 
 JSON = "application/json"
@@ -48,7 +49,7 @@ def schemas() -> dict:
             "version": version, "comment": reason, "reason": reason}},
         "NominationRequest": {"type": "object", "required": ["practice_id", "level", "reason",
                                                               "periods"], "properties": {
-            "practice_id": {"type": "integer"},
+            "practice_id": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
             "level": {"type": "string", "enum": list(NOMINATION_LEVELS)},
             "reason": reason,
             "periods": {"type": "array", "minItems": 1, "items": {"type": "string"},

@@ -428,6 +428,12 @@ APPLY = {
 
 # --- creating: a nomination, a replication, a commendation ---------------------------------
 
+def _is_choice(value, choices) -> bool:
+    """Whether a value sent by a client is one of `choices`: a string, never a JSON object
+    or list (unhashable: `in` a set or dict would raise instead of answering no)."""
+    return isinstance(value, str) and value in choices
+
+
 def nominate(user, practice_id: int, *, level: str, reason: str, periods,
              source: str = "web") -> Nomination:
     """Put a registered model forward at province or national level, with the reports it
@@ -440,7 +446,7 @@ def nominate(user, practice_id: int, *, level: str, reason: str, periods,
         raise NotAllowedInState("Đề cử điển hình", practice.status,
                                 allowed_actions(user, practice))
     errors = []
-    if level not in NOMINATION_LEVELS:
+    if not _is_choice(level, NOMINATION_LEVELS):
         errors.append(FieldError("level", "cấp đề cử là province hoặc national"))
     reason = str(reason or "").strip()
     if not reason:
@@ -448,6 +454,9 @@ def nominate(user, practice_id: int, *, level: str, reason: str, periods,
     known = {o.period for o in practice.outcomes}
     if not isinstance(periods, list) or not periods:
         errors.append(FieldError("periods", "chọn ít nhất một kỳ báo cáo kết quả làm căn cứ"))
+        periods = []
+    elif not all(isinstance(p, str) for p in periods):
+        errors.append(FieldError("periods", "mỗi kỳ là một chuỗi như \"2024-H1\""))
         periods = []
     unknown = [p for p in periods if p not in known]
     if unknown:
@@ -492,7 +501,7 @@ def replicate(user, source_id: int, *, commune_code: str, copy=(), source: str =
         raise NotAllowedInState("Nhân rộng", original.status,
                                 allowed_actions(user, original))
     copy = list(copy or [])
-    unknown = [f for f in copy if f not in COPYABLE]
+    unknown = [f for f in copy if not _is_choice(f, COPYABLE)]
     if unknown:
         raise Invalid([FieldError("copy", "không sao chép được: " + ", ".join(map(str, unknown))
                                   + " (được: " + ", ".join(COPYABLE) + ")")], "Nhân rộng")
@@ -534,9 +543,9 @@ def commend(user, practice_id: int, *, kind: str, level: str, decided_on, decisi
         raise NotAllowedInState("Khen thưởng", practice.status,
                                 allowed_actions(user, practice))
     errors = []
-    if kind not in COMMENDATION_KINDS:
+    if not _is_choice(kind, COMMENDATION_KINDS):
         errors.append(FieldError("kind", "là khen_thuong hoặc bieu_duong"))
-    if level not in COMMENDATION_LEVELS:
+    if not _is_choice(level, COMMENDATION_LEVELS):
         errors.append(FieldError("level", "là commune, province hoặc national"))
     try:
         day = decided_on if isinstance(decided_on, date) else date.fromisoformat(
