@@ -145,3 +145,79 @@ def test_workflow_posts_document_415_and_413(document, client, token_for, make_p
                            headers=auth(token_for("admin", "national")), data="x",
                            content_type="text/plain")
     assert_error(response, 415, "unsupported_media_type")
+
+
+def test_commendation_with_an_object_as_level_is_400_not_500(client, token_for, make_practice):
+    """schemathesis, admin: POST …/commendations {"level": {}} was a 500 (unhashable in the
+    set of levels); the same for every workflow choice sent as an object or a list."""
+    practice_id = make_practice()
+    admin = auth(token_for("admin", "national"))
+    body = {"kind": "khen_thuong", "level": {}, "decided_on": "2020-01-01",
+            "decision_number": "12/QĐ-UBND"}
+    response = client.post(f"/api/v1/practices/{practice_id}/commendations", json=body,
+                           headers=admin)
+    assert "level" in assert_error(response, 400, "validation_error")["fields"]
+    response = client.post(f"/api/v1/practices/{practice_id}/commendations",
+                           json=dict(body, level="commune", kind=["khen_thuong"]), headers=admin)
+    assert "kind" in assert_error(response, 400, "validation_error")["fields"]
+    response = client.post("/api/v1/nominations", headers=admin, json={
+        "practice_id": practice_id, "level": {}, "reason": "Điển hình.", "periods": ["2024"]})
+    assert "level" in assert_error(response, 400, "validation_error")["fields"]
+
+
+def test_nomination_of_an_id_past_the_integer_range_is_400_not_500(client, token_for, document):
+    """schemathesis, officer: POST /nominations {"practice_id": 129076027725913118137823264768}
+    was a 500 (the id overflowed the database integer)."""
+    from registry.routing import MAX_ID
+    declared = document["components"]["schemas"]["NominationRequest"]["properties"][
+        "practice_id"]
+    assert (declared["minimum"], declared["maximum"]) == (1, MAX_ID)
+    for practice_id in (129076027725913118137823264768, MAX_ID + 1, 0, -5):
+        response = client.post("/api/v1/nominations", headers=auth(token_for()), json={
+            "practice_id": practice_id, "level": "province", "reason": "Điển hình.",
+            "periods": ["2024"]})
+        assert "practice_id" in assert_error(response, 400, "validation_error")["fields"]
+
+
+def test_timeline_times_carry_their_offset(client, token_for, make_practice, document):
+    """schemathesis, admin: GET …/timeline answered "at": "2026-12-05T16:13:29.094514", not
+    an RFC 3339 date-time (SQLite gives stored UTC times back without a zone)."""
+    from datetime import datetime
+    practice_id = make_practice()
+    client.post(f"/api/v1/practices/{practice_id}/commendations",
+                headers=auth(token_for("admin", "national")),
+                json={"kind": "khen_thuong", "level": "commune", "decided_on": "2020-01-01",
+                      "decision_number": "12/QĐ-UBND"})
+    events = client.get(f"/api/v1/practices/{practice_id}/timeline").get_json()["events"]
+    assert events
+    for event in events:
+        assert datetime.fromisoformat(event["at"]).utcoffset() is not None, event["at"]
+    schema = document["components"]["schemas"]["Timeline"]["properties"]["events"]["items"]
+    assert schema["properties"]["at"]["format"] == "date-time"
+
+
+# -- (d) what the schema allows the server accepts ----------------------------------------------
+
+def test_an_integral_json_number_is_an_integer_version(client, token_for):
+    """schemathesis (positive data): "version": 3.0 is an integer for JSON Schema; the server
+    took it for a wrong type."""
+    token = token_for()
+    body = post(client, token, VALID).get_json()
+    saved = client.patch(f"/api/v1/practices/{body['id']}",
+                         json={"summary": "Đổi", "version": float(body["version"])},
+                         headers=auth(token))
+    assert saved.status_code == 200, saved.get_data(as_text=True)
+    assert_error(client.patch(f"/api/v1/practices/{body['id']}",
+                              json={"summary": "x", "version": 1.5}, headers=auth(token)), 400)
+
+
+def test_workflow_requests_declare_what_the_server_requires(document):
+    """schemathesis (positive data): an empty nomination reason or decision number was valid
+    by the schema and refused by the server."""
+    schemas = document["components"]["schemas"]
+    nomination = schemas["NominationRequest"]["properties"]
+    assert nomination["reason"]["minLength"] == 1 and nomination["reason"]["pattern"] == r"\S"
+    assert nomination["periods"]["items"]["minLength"] == 1
+    commendation = schemas["CommendationRequest"]["properties"]
+    assert commendation["decision_number"]["minLength"] == 1
+    assert commendation["decision_number"]["maxLength"] == 100

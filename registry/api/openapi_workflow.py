@@ -51,8 +51,9 @@ def schemas() -> dict:
                                                               "periods"], "properties": {
             "practice_id": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
             "level": {"type": "string", "enum": list(NOMINATION_LEVELS)},
-            "reason": reason,
-            "periods": {"type": "array", "minItems": 1, "items": {"type": "string"},
+            "reason": {**reason, "minLength": 1, "pattern": r"\S"},
+            "periods": {"type": "array", "minItems": 1,
+                        "items": {"type": "string", "minLength": 1},
                         "description": "Các kỳ báo cáo kết quả làm căn cứ."}}},
         "ReviewerRequest": {"type": "object", "required": ["reviewer"], "properties": {
             "reviewer": {"type": "string", "format": "email"},
@@ -69,8 +70,10 @@ def schemas() -> dict:
             "kind", "level", "decided_on", "decision_number"], "properties": {
             "kind": {"type": "string", "enum": list(COMMENDATION_KINDS)},
             "level": {"type": "string", "enum": list(COMMENDATION_LEVELS)},
-            "decided_on": {"type": "string", "format": "date"},
-            "decision_number": {"type": "string", "maxLength": 100},
+            "decided_on": {"type": "string", "format": "date",
+                           "description": "Không ở tương lai."},
+            "decision_number": {"type": "string", "minLength": 1, "maxLength": 100,
+                                "pattern": r"\S"},
             "member_name": {"type": "string", "maxLength": 200},
             "note": {"type": "string", "maxLength": 2000}}},
         "Nomination": {"type": "object", "required": ["id", "state", "version", "actions"],

@@ -185,6 +185,8 @@ def expected_version(practice: Practice, body: dict | None) -> int | None:
         return None
     if "version" in body:
         version = body["version"]
+        if isinstance(version, float) and version.is_integer():  # 3.0: an integer in JSON
+            version = int(version)
         if isinstance(version, bool) or not isinstance(version, int):
             raise ApiError(400, "Trường version phải là số nguyên.", code="validation_error",
                            fields={"version": "Phải là số nguyên (phiên bản nhận được khi đọc)."})

@@ -178,6 +178,10 @@ def lock(subject) -> None:
 
 
 def check_version(subject, version) -> None:
+    """The version the client read must be the subject's. A JSON number without a fraction
+    (3.0) is an integer, as JSON Schema counts it."""
+    if isinstance(version, float) and version.is_integer():
+        version = int(version)
     if version is None or isinstance(version, bool) or not isinstance(version, int):
         raise Invalid([FieldError("version", "cần số phiên bản (số nguyên) nhận được khi đọc")],
                       "Thao tác")
