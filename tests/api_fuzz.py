@@ -150,12 +150,45 @@ def run_schemathesis(server: Server, role: str, max_examples: int, report: Path 
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
 
 
+def fuzz(report: Path, max_examples: int, seed: int | None, roles=ROLES) -> int:
+    """The longer run (scripts/fuzz): each role on its own fresh database, its output and
+    JUnit and HTML reports under report/<role>/; returns how many roles failed."""
+    import tempfile
+    failed = 0
+    for role in roles:
+        out = report / role
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="registry-fuzz-") as directory, \
+                Server(Path(directory)) as server:
+            started = time.monotonic()
+            result = run_schemathesis(server, role, max_examples, report=out, seed=seed,
+                                      timeout=6 * 3600)
+            (out / "schemathesis.txt").write_text(result.stdout + result.stderr)
+            (out / "server.log").write_text((Path(directory) / "server.log").read_text())
+        verdict = "ok" if result.returncode == 0 else f"FAILED (exit {result.returncode})"
+        failed += result.returncode != 0
+        summary = [line for line in result.stdout.splitlines() if "generated" in line]
+        print(f"fuzz: {role}: {verdict} in {time.monotonic() - started:.0f} s; "
+              f"{summary[-1].strip() if summary else ''}; {out}/schemathesis.txt", flush=True)
+    return failed
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) == 2 and argv[0] == "serve":
-        serve(Path(argv[1]))
+    import argparse
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve_command = commands.add_parser("serve", help="serve a throwaway database")
+    serve_command.add_argument("directory", type=Path)
+    fuzz_command = commands.add_parser("fuzz", help="schemathesis as every role, with reports")
+    fuzz_command.add_argument("--examples", type=int, default=200)
+    fuzz_command.add_argument("--seed", type=int, default=None, help="default: random")
+    fuzz_command.add_argument("--report", type=Path, default=ROOT / "fuzz-report")
+    fuzz_command.add_argument("--role", action="append", choices=ROLES)
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        serve(args.directory)
         return 0
-    print(__doc__, file=sys.stderr)
-    return 2
+    return 1 if fuzz(args.report, args.examples, args.seed, args.role or ROLES) else 0
 
 
 if __name__ == "__main__":

@@ -221,3 +221,16 @@ def test_workflow_requests_declare_what_the_server_requires(document):
     commendation = schemas["CommendationRequest"]["properties"]
     assert commendation["decision_number"]["minLength"] == 1
     assert commendation["decision_number"]["maxLength"] == 100
+
+
+def test_commendation_with_a_list_as_note_is_400_not_500(client, token_for, make_practice):
+    """scripts/fuzz, admin: POST …/commendations {"note": [null, null]} was a 500 (the list
+    reached the event's reason column)."""
+    practice_id = make_practice()
+    for key, value in (("note", [None, None]), ("member_name", {"ten": "An"}), ("decision_number", 12)):
+        body = {"kind": "khen_thuong", "level": "commune", "decided_on": "2020-01-01",
+                "decision_number": "12/QĐ-UBND", key: value}
+        response = client.post(f"/api/v1/practices/{practice_id}/commendations", json=body,
+                               headers=auth(token_for("admin", "national")))
+        assert assert_error(response, 400, "validation_error")["fields"] == {
+            key: "phải là một chuỗi"}

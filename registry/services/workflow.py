@@ -562,9 +562,14 @@ def commend(user, practice_id: int, *, kind: str, level: str, decided_on, decisi
     texts = {"decision_number": (decision_number, 100), "member_name": (member_name, 200),
              "note": (note, 2000)}
     for name, (value, limit) in texts.items():
-        if len(str(value or "")) > limit:
+        if value is not None and not isinstance(value, str):
+            errors.append(FieldError(name, "phải là một chuỗi"))
+            texts[name] = ("", limit)
+        elif len(value or "") > limit:
             errors.append(FieldError(name, f"quá dài (tối đa {limit} ký tự)"))
-    if not str(decision_number or "").strip():
+    decision_number, member_name, note = (texts[key][0] for key in texts)
+    if not str(decision_number or "").strip() and "decision_number" not in {
+            e.field for e in errors}:
         errors.append(FieldError("decision_number", "cần số quyết định"))
     if errors:
         raise Invalid(errors, "Khen thưởng")
