@@ -234,3 +234,13 @@ def test_commendation_with_a_list_as_note_is_400_not_500(client, token_for, make
                                headers=auth(token_for("admin", "national")))
         assert assert_error(response, 400, "validation_error")["fields"] == {
             key: "phải là một chuỗi"}
+
+
+def test_path_ids_declare_the_range_the_routes_accept(client, document):
+    from registry.routing import MAX_ID
+    practice = document["components"]["parameters"]["PracticeId"]["schema"]
+    nomination = document["paths"]["/api/v1/nominations/{nomination_id}"]["parameters"][0]
+    for schema in (practice, nomination["schema"]):
+        assert (schema["minimum"], schema["maximum"]) == (0, MAX_ID)
+    assert_error(client.get(f"/api/v1/practices/{MAX_ID + 1}"), 404)
+    assert_error(client.get(f"/api/v1/nominations/{MAX_ID + 1}"), 404)

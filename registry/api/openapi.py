@@ -5,6 +5,7 @@ from flask import jsonify
 
 from registry.api import bp, openapi_workflow
 from registry.api.errors import MAX_URL_BYTES
+from registry.routing import MAX_ID
 from registry.domain.fields import (
     EARLIEST_YEAR, INDICATORS, MAX_INTEGER, MAX_ITEMS, MAX_KIND_LABEL, MAX_LENGTH,
     PERIOD_YEARS, PHONE_PATTERN,
@@ -244,7 +245,8 @@ def _components() -> dict:
     }
     parameters = {
         "PracticeId": {"name": "practice_id", "in": "path", "required": True,
-                       "schema": {"type": "integer"}},
+                       "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ID},
+                       "description": "Số của mô hình; số lớn hơn → 404."},
         "IfMatch": {"name": "If-Match", "in": "header", "required": False,
                     "description": "ETag đã đọc, ví dụ \"3\" (W/\"3\" cũng được). Không "
                                    "khớp → 412. Thay thế được bằng trường version trong nội "

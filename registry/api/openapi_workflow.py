@@ -120,7 +120,7 @@ def _get(operation: str, summary: str, schema: str, auth_required: bool = False)
 def paths() -> dict:
     practice = {"$ref": "#/components/parameters/PracticeId"}
     nomination = {"name": "nomination_id", "in": "path", "required": True,
-                  "schema": {"type": "integer"}}
+                  "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ID}}
 
     def action(subject: str) -> dict:
         return {"name": "action", "in": "path", "required": True,
