@@ -217,7 +217,8 @@ def test_workflow_requests_declare_what_the_server_requires(document):
     schemas = document["components"]["schemas"]
     nomination = schemas["NominationRequest"]["properties"]
     assert nomination["reason"]["minLength"] == 1 and nomination["reason"]["pattern"] == r"\S"
-    assert nomination["periods"]["items"]["minLength"] == 1
+    outcome_period = schemas["Outcome"]["properties"]["period"]["pattern"]
+    assert nomination["periods"]["items"]["pattern"] == outcome_period
     commendation = schemas["CommendationRequest"]["properties"]
     assert commendation["decision_number"]["minLength"] == 1
     assert commendation["decision_number"]["maxLength"] == 100

@@ -57,19 +57,12 @@ def _day(description: str = "", read_only: bool = False) -> dict:
     return schema
 
 
-def _period_pattern() -> str:
-    """The years PERIOD_YEARS allows as a regular expression (1990–2100 → 199x|20xx|2100)."""
-    low, high = PERIOD_YEARS
-    years = "|".join(str(y) for y in range(low, high + 1))
-    return rf"^({years})(-[Hh][12])?$"
-
-
 def _schemas() -> dict:
     outcome = {
         "type": "object", "additionalProperties": False, "required": ["period"],
         "description": "Báo cáo kết quả một kỳ (6 tháng hoặc năm).",
         "properties": {
-            "period": {"type": "string", "pattern": _period_pattern(),
+            "period": {"type": "string", "pattern": openapi_workflow.period_pattern(),
                        "examples": ["2024-H1", "2024"],
                        "description": f"Năm {PERIOD_YEARS[0]}–{PERIOD_YEARS[1]}, cả năm "
                                       "hoặc nửa năm (H1, H2)."},

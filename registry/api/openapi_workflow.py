@@ -4,6 +4,7 @@ from __future__ import annotations
 from registry.domain.workflow import (
     NOMINATION_LEVELS, NOMINATION_STATES, STATES, TRANSITIONS,
 )
+from registry.domain.fields import PERIOD_YEARS
 from registry.routing import MAX_ID
 from registry.services.workflow import COMMENDATION_KINDS, COMMENDATION_LEVELS, COPYABLE
 
@@ -17,6 +18,14 @@ WHO = {
     "review": "người thẩm định được phân công ở vòng hiện tại",
     "nominate": "cán bộ xã, phường của mô hình, Ban Chỉ đạo có địa bàn, hoặc quản trị",
 }
+
+
+def period_pattern() -> str:
+    """The years PERIOD_YEARS allows as a regular expression (1990–2100 → 199x|20xx|2100)."""
+    low, high = PERIOD_YEARS
+    years = "|".join(str(y) for y in range(low, high + 1))
+    return rf"^({years})(-[Hh][12])?$"
+
 
 
 def _ref(name: str) -> dict:
@@ -53,7 +62,7 @@ def schemas() -> dict:
             "level": {"type": "string", "enum": list(NOMINATION_LEVELS)},
             "reason": {**reason, "minLength": 1, "pattern": r"\S"},
             "periods": {"type": "array", "minItems": 1,
-                        "items": {"type": "string", "minLength": 1},
+                        "items": {"type": "string", "pattern": period_pattern()},
                         "description": "Các kỳ báo cáo kết quả làm căn cứ."}}},
         "ReviewerRequest": {"type": "object", "required": ["reviewer"], "properties": {
             "reviewer": {"type": "string", "format": "email"},
