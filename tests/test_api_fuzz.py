@@ -3,7 +3,7 @@ caller, an officer and an administrator (tests/api_fuzz.py serves the app on a r
 a throwaway SQLite database of demo data). Any server error, undocumented status, wrong
 content type or response outside its schema fails the test.
 
-Bounded for the suite (REGISTRY_FUZZ_EXAMPLES, default 10 per operation: about 20 s per
+Bounded for the suite (REGISTRY_FUZZ_EXAMPLES, default 20 per operation: about 20 s per
 role on 2 cores); scripts/fuzz runs longer. The database is SQLite only: the point is the
 HTTP contract, which the engine-parametrised tests check on PostgreSQL too.
 """
@@ -15,7 +15,7 @@ import pytest
 
 from api_fuzz import ROLES, SCHEMATHESIS, Server, run_schemathesis
 
-EXAMPLES = int(os.environ.get("REGISTRY_FUZZ_EXAMPLES", "10"))
+EXAMPLES = int(os.environ.get("REGISTRY_FUZZ_EXAMPLES", "20"))
 
 
 @pytest.fixture(scope="module")
