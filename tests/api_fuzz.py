@@ -147,7 +147,10 @@ def run_schemathesis(server: Server, role: str, max_examples: int, report: Path 
     if report:
         command += ["--report", "junit,html", "--report-dir", str(report)]
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "", "NO_COLOR": "1"}
-    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
+    # Run in the server's throwaway directory: schemathesis keeps its cache (.schemathesis/)
+    # in the working directory.
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env,
+                          cwd=server.directory)
 
 
 def fuzz(report: Path, max_examples: int, seed: int | None, roles=ROLES) -> int:

@@ -38,7 +38,7 @@ STATUS_ERRORS = {
 # Longest request target (path and query string, as sent: percent-encoded bytes) an API
 # request may have. Below every server's own limit (gunicorn's limit_request_line, set to
 # 8190 in registry/gunicorn_conf.py; Werkzeug's development server: 65536), so an over-long
-# API URL is answered here with the JSON 414 rather than by the server's plain-text one.
+# API URL is answered here with the JSON 414 rather than by the server's own HTML one.
 MAX_URL_BYTES = 4096
 
 

@@ -27,7 +27,6 @@ def period_pattern() -> str:
     return rf"^({years})(-[Hh][12])?$"
 
 
-
 def _ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
 
