@@ -11,6 +11,10 @@ threads = int(os.environ.get("REGISTRY_THREADS", "4"))
 workers = int(os.environ.get("REGISTRY_WORKERS") or 2 * (os.cpu_count() or 1) + 1)
 bind = [f"{os.environ.get('REGISTRY_HOST', '127.0.0.1')}:{os.environ.get('REGISTRY_PORT', '5000')}"]
 accesslog = "-"
+# The longest request line gunicorn accepts (its maximum; the default is 4094). The API's own
+# limit (registry/api/errors.MAX_URL_BYTES, 4096) is below it, so an over-long API URL gets
+# the API's JSON 414; only lines past this one get gunicorn's plain-text 414.
+limit_request_line = 8190
 # Never preload: wsgi.py opens database connections and warms the search in each worker, and
 # connections must not be shared across the fork.
 preload_app = False

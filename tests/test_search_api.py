@@ -87,12 +87,20 @@ def test_several_bad_parameters_are_all_named(client, practices):
     assert set(error["fields"]) == {"x", "y", "sort"}
 
 
-@pytest.mark.parametrize("q", ['"', 'a "b', "NOT", "-*", "x" * 10_000, "\x00\x07",
+@pytest.mark.parametrize("q", ['"', 'a "b', "NOT", "-*", "x" * 4_000, "\x00\x07",
                                "'; DROP TABLE practice; --", "%27%22", "hòa\u0000"])
 def test_hostile_text_is_answered(client, practices, q):
     response = client.get("/api/v1/practices", query_string={"q": q})
     assert response.status_code == 200
     assert response.get_json()["total"] >= 0
+
+
+def test_text_past_the_url_limit_is_json_414(client, practices):
+    """Longer than registry.api.errors.MAX_URL_BYTES (4096, docs/api.md): 414 with the JSON
+    error body, before any search."""
+    response = client.get("/api/v1/practices", query_string={"q": "x" * 10_000})
+    assert response.status_code == 414
+    assert response.get_json()["error"]["code"] == "uri_too_long"
 
 
 def test_no_personal_data_in_the_answer(client, practices):

@@ -1,6 +1,8 @@
 """JSON errors for the API: {"error": {"code", "message", "fields"}} with Vietnamese messages."""
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
@@ -22,6 +24,7 @@ STATUS_ERRORS = {
     409: ("conflict", "Yêu cầu xung đột với trạng thái hiện tại của dữ liệu."),
     412: ("precondition_failed", "Điều kiện If-Match không khớp: dữ liệu đã bị thay đổi."),
     413: ("payload_too_large", "Nội dung gửi lên quá lớn."),
+    414: ("uri_too_long", "Địa chỉ yêu cầu (đường dẫn và tham số) quá dài."),
     415: ("unsupported_media_type", "Nội dung phải là JSON với Content-Type: application/json."),
     422: ("unprocessable", "Dữ liệu không xử lý được."),
     428: ("precondition_required", "Cần gửi tiêu đề If-Match hoặc trường \"version\" để "
@@ -30,6 +33,13 @@ STATUS_ERRORS = {
     500: ("internal_error", "Lỗi máy chủ; thay đổi chưa được lưu. Vui lòng thử lại sau."),
     503: ("unavailable", "Dịch vụ tạm thời không hoạt động; vui lòng thử lại sau."),
 }
+
+
+# Longest request target (path and query string, as sent: percent-encoded bytes) an API
+# request may have. Below every server's own limit (gunicorn's limit_request_line, set to
+# 8190 in registry/gunicorn_conf.py; Werkzeug's development server: 65536), so an over-long
+# API URL is answered here with the JSON 414 rather than by the server's own HTML one.
+MAX_URL_BYTES = 4096
 
 
 class ApiError(Exception):
@@ -83,7 +93,8 @@ def _handle_api_error(error: ApiError) -> Response:
 def domain_error_response(error: DomainError) -> Response:
     """Every domain error as the API answers it, decided here once.
 
-    A stale version is 412 when the client sent If-Match, 409 when it sent a body version.
+    A stale version is 412 when the client sent an If-Match naming versions, 409 when the
+    body's version decided (none sent, or `If-Match: *`, which names no version).
     """
     fields: dict[str, str] = {}
     headers: dict[str, str] = {}
@@ -94,7 +105,7 @@ def domain_error_response(error: DomainError) -> Response:
     elif isinstance(error, StaleVersion):
         if error.actual is not None:
             headers["ETag"] = f'"{error.actual}"'
-        if request.headers.get("If-Match"):
+        if request.headers.get("If-Match") and not request.if_match.star_tag:
             status, code = 412, STATUS_ERRORS[412][0]
         else:
             fields = {"version": f"Phiên bản hiện tại là {error.actual}." if error.actual
@@ -124,13 +135,32 @@ def _handle_unexpected(error: Exception) -> Response:
     return error_response(500)
 
 
+def request_target_bytes() -> int:
+    """Length of the request target as the client sent it (path and query, still encoded):
+    the server's RAW_URI, or the path and query string when those are longer (a WSGI
+    environment need not carry the query in RAW_URI)."""
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or ""
+    path = quote(request.environ.get("PATH_INFO", ""), safe="/")
+    query = request.environ.get("QUERY_STRING", "")
+    return max(len(raw.encode("latin-1", "replace")),
+               len(path) + (len(query) + 1 if query else 0))
+
+
+def uri_too_long() -> Response:
+    return error_response(414, f"Địa chỉ yêu cầu (đường dẫn và tham số) quá dài: tối đa "
+                               f"{MAX_URL_BYTES} byte sau khi mã hóa.",
+                          fields={"url": f"dài {request_target_bytes()} byte, tối đa "
+                                         f"{MAX_URL_BYTES}"})
+
+
 def is_api_path(path: str, bp: Blueprint) -> bool:
     prefix = bp.url_prefix.rstrip("/")
     return path == prefix or path.startswith(prefix + "/")
 
 
 def install(bp: Blueprint) -> None:
-    """Error handlers for the API blueprint, and JSON for unknown /api/v1/ URLs and methods.
+    """Error handlers for the API blueprint, JSON for unknown /api/v1/ URLs and methods, and
+    the JSON 414 for API URLs longer than MAX_URL_BYTES (checked before anything else).
 
     A URL that matches no route never reaches a blueprint handler, and the web pages may
     register their own HTML 404 page; so routing failures under the API prefix are answered
@@ -143,6 +173,8 @@ def install(bp: Blueprint) -> None:
 
     @bp.before_app_request
     def _json_routing_errors():
+        if is_api_path(request.path, bp) and request_target_bytes() > MAX_URL_BYTES:
+            return uri_too_long()
         failure = request.routing_exception
         if isinstance(failure, HTTPException) and failure.code in (404, 405) \
                 and is_api_path(request.path, bp):

@@ -4,6 +4,8 @@ from __future__ import annotations
 from flask import jsonify
 
 from registry.api import bp, openapi_workflow
+from registry.api.errors import MAX_URL_BYTES
+from registry.routing import MAX_ID
 from registry.domain.fields import (
     EARLIEST_YEAR, INDICATORS, MAX_INTEGER, MAX_ITEMS, MAX_KIND_LABEL, MAX_LENGTH,
     PERIOD_YEARS, PHONE_PATTERN,
@@ -55,19 +57,12 @@ def _day(description: str = "", read_only: bool = False) -> dict:
     return schema
 
 
-def _period_pattern() -> str:
-    """The years PERIOD_YEARS allows as a regular expression (1990–2100 → 199x|20xx|2100)."""
-    low, high = PERIOD_YEARS
-    years = "|".join(str(y) for y in range(low, high + 1))
-    return rf"^({years})(-[Hh][12])?$"
-
-
 def _schemas() -> dict:
     outcome = {
         "type": "object", "additionalProperties": False, "required": ["period"],
         "description": "Báo cáo kết quả một kỳ (6 tháng hoặc năm).",
         "properties": {
-            "period": {"type": "string", "pattern": _period_pattern(),
+            "period": {"type": "string", "pattern": openapi_workflow.period_pattern(),
                        "examples": ["2024-H1", "2024"],
                        "description": f"Năm {PERIOD_YEARS[0]}–{PERIOD_YEARS[1]}, cả năm "
                                       "hoặc nửa năm (H1, H2)."},
@@ -227,6 +222,8 @@ ERROR_RESPONSES = {
     "PreconditionRequired": "Thiếu If-Match và version: không ghi đè khi không biết phiên bản.",
     "PayloadTooLarge": "Nội dung quá lớn.",
     "UnsupportedMediaType": "Content-Type không phải application/json.",
+    "UriTooLong": f"Địa chỉ yêu cầu (đường dẫn và tham số, đã mã hóa) dài quá "
+                  f"{MAX_URL_BYTES} byte.",
 }
 
 
@@ -241,11 +238,16 @@ def _components() -> dict:
     }
     parameters = {
         "PracticeId": {"name": "practice_id", "in": "path", "required": True,
-                       "schema": {"type": "integer"}},
+                       "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ID},
+                       "description": "Số của mô hình; số lớn hơn → 404."},
         "IfMatch": {"name": "If-Match", "in": "header", "required": False,
-                    "description": "ETag đã đọc. Không khớp → 412. Thay thế được bằng trường "
-                                   "version trong nội dung (không khớp → 409). Thiếu cả hai "
-                                   "→ 428.",
+                    "description": "ETag đã đọc, ví dụ \"3\" (W/\"3\" cũng được). Không "
+                                   "khớp → 412. Thay thế được bằng trường version trong nội "
+                                   "dung (không khớp → 409). `*` khớp với mọi phiên bản hiện "
+                                   "có (RFC 9110) nhưng không nêu phiên bản: với PUT/PATCH "
+                                   "khi đó trường version quyết định, thiếu nó → 428; với "
+                                   "DELETE `*` được chấp nhận. Thiếu cả If-Match lẫn version "
+                                   "(PUT/PATCH) → 428.",
                     "schema": {"type": "string"}},
         "IfNoneMatch": {"name": "If-None-Match", "in": "header", "required": False,
                         "schema": {"type": "string"}},
@@ -274,7 +276,7 @@ def _practice_ok(description: str, status_headers=("ETag",)) -> dict:
 def _errors(*names: str) -> dict:
     codes = {"BadRequest": "400", "Unauthorized": "401", "Forbidden": "403",
              "NotFound": "404", "Conflict": "409", "PreconditionFailed": "412",
-             "PayloadTooLarge": "413", "UnsupportedMediaType": "415",
+             "PayloadTooLarge": "413", "UnsupportedMediaType": "415", "UriTooLong": "414",
              "PreconditionRequired": "428"}
     return {codes[name]: _response(name) for name in names}
 
@@ -445,6 +447,15 @@ def _paths() -> dict:
     }
 
 
+def _with_uri_limit(paths: dict) -> dict:
+    """Every API URL longer than MAX_URL_BYTES is a 414 (registry/api/errors.py)."""
+    for item in paths.values():
+        for method, operation in item.items():
+            if method != "parameters":
+                operation["responses"].setdefault("414", _response("UriTooLong"))
+    return paths
+
+
 def openapi_document() -> dict:
     """The whole document; built from the same constants the code validates with."""
     return {
@@ -453,7 +464,9 @@ def openapi_document() -> dict:
             "title": "Cơ sở dữ liệu mô hình tự phòng, tự quản — API",
             "version": "1.0.0",
             "description": "API JSON cho hệ thống tích hợp. Lỗi luôn có dạng "
-                           "{\"error\": {\"code\", \"message\", \"fields\"}}. Ghi cần "
+                           "{\"error\": {\"code\", \"message\", \"fields\"}}. "
+                           f"Địa chỉ (đường dẫn và tham số, đã mã hóa) tối đa {MAX_URL_BYTES} "
+                           "byte, dài hơn → 414. Ghi cần "
                            "Authorization: Bearer <mã truy cập>. Xem docs/api.md.",
             "license": {"name": "GPL-3.0-or-later", "identifier": "GPL-3.0-or-later"},
         },
@@ -461,7 +474,7 @@ def openapi_document() -> dict:
                  {"name": "workflow", "description": "Xác minh, đề cử, thẩm định, công nhận, "
                                                      "nhân rộng (docs/workflow.md)"},
                  {"name": "meta", "description": "Mô tả API"}],
-        "paths": {**_paths(), **openapi_workflow.paths()},
+        "paths": _with_uri_limit({**_paths(), **openapi_workflow.paths()}),
         "components": _components(),
     }
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 from registry.domain.workflow import (
     NOMINATION_LEVELS, NOMINATION_STATES, STATES, TRANSITIONS,
 )
+from registry.domain.fields import PERIOD_YEARS
+from registry.routing import MAX_ID
 from registry.services.workflow import COMMENDATION_KINDS, COMMENDATION_LEVELS, COPYABLE
 
 JSON = "application/json"
@@ -18,13 +20,21 @@ WHO = {
 }
 
 
+def period_pattern() -> str:
+    """The years PERIOD_YEARS allows as a regular expression (1990–2100 → 199x|20xx|2100)."""
+    low, high = PERIOD_YEARS
+    years = "|".join(str(y) for y in range(low, high + 1))
+    return rf"^({years})(-[Hh][12])?$"
+
+
 def _ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
 def _errors(*codes: str) -> dict:
     names = {"400": "BadRequest", "401": "Unauthorized", "403": "Forbidden",
-             "404": "NotFound", "409": "Conflict"}
+             "404": "NotFound", "409": "Conflict", "413": "PayloadTooLarge",
+             "415": "UnsupportedMediaType"}
     return {code: {"$ref": f"#/components/responses/{names[code]}"} for code in codes}
 
 
@@ -47,10 +57,11 @@ def schemas() -> dict:
             "version": version, "comment": reason, "reason": reason}},
         "NominationRequest": {"type": "object", "required": ["practice_id", "level", "reason",
                                                               "periods"], "properties": {
-            "practice_id": {"type": "integer"},
+            "practice_id": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
             "level": {"type": "string", "enum": list(NOMINATION_LEVELS)},
-            "reason": reason,
-            "periods": {"type": "array", "minItems": 1, "items": {"type": "string"},
+            "reason": {**reason, "minLength": 1, "pattern": r"\S"},
+            "periods": {"type": "array", "minItems": 1,
+                        "items": {"type": "string", "pattern": period_pattern()},
                         "description": "Các kỳ báo cáo kết quả làm căn cứ."}}},
         "ReviewerRequest": {"type": "object", "required": ["reviewer"], "properties": {
             "reviewer": {"type": "string", "format": "email"},
@@ -67,8 +78,10 @@ def schemas() -> dict:
             "kind", "level", "decided_on", "decision_number"], "properties": {
             "kind": {"type": "string", "enum": list(COMMENDATION_KINDS)},
             "level": {"type": "string", "enum": list(COMMENDATION_LEVELS)},
-            "decided_on": {"type": "string", "format": "date"},
-            "decision_number": {"type": "string", "maxLength": 100},
+            "decided_on": {"type": "string", "format": "date",
+                           "description": "Không ở tương lai."},
+            "decision_number": {"type": "string", "minLength": 1, "maxLength": 100,
+                                "pattern": r"\S"},
             "member_name": {"type": "string", "maxLength": 200},
             "note": {"type": "string", "maxLength": 2000}}},
         "Nomination": {"type": "object", "required": ["id", "state", "version", "actions"],
@@ -92,7 +105,7 @@ def schemas() -> dict:
 
 
 def _post(operation: str, summary: str, body: str, ok: str, ok_schema: str,
-          errors=("400", "401", "403", "404", "409"), description: str = "") -> dict:
+          errors=("400", "401", "403", "404", "409", "413", "415"), description: str = "") -> dict:
     op = {"operationId": operation, "tags": ["workflow"], "summary": summary,
           "security": [{"bearerAuth": []}],
           "requestBody": {"required": True, "content": {JSON: {"schema": _ref(body)}}},
@@ -115,7 +128,7 @@ def _get(operation: str, summary: str, schema: str, auth_required: bool = False)
 def paths() -> dict:
     practice = {"$ref": "#/components/parameters/PracticeId"}
     nomination = {"name": "nomination_id", "in": "path", "required": True,
-                  "schema": {"type": "integer"}}
+                  "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ID}}
 
     def action(subject: str) -> dict:
         return {"name": "action", "in": "path", "required": True,

@@ -168,27 +168,34 @@ def check_external_id(record: dict, practice: Practice | None = None) -> None:
                        fields={"external_id": "Đã có mô hình khác mang mã này."})
 
 
-def expected_version(practice: Practice, body: dict | None) -> int:
+def expected_version(practice: Practice, body: dict | None) -> int | None:
     """The version the client edited: If-Match (a stale one is 412) or the body's "version"
     (409); registry.api.errors answers StaleVersion by which of the two was sent.
 
-    Neither given (or If-Match: *) → 428: a write without a version could overwrite a change
-    the client never saw.
+    `If-Match: *` is satisfied by any current representation (RFC 9110 §13.1.1): the model
+    exists, so it passes, but it names no version; the body's "version" then decides. A PUT
+    or PATCH (body given) with no version at all → 428: a write without one could overwrite
+    a change the client never saw. DELETE (body None) needs none: None is returned.
     """
-    if request.headers.get("If-Match"):
-        if request.if_match.star_tag:
-            raise ApiError(428, "If-Match: * không đủ; gửi ETag nhận được khi đọc mô hình.")
+    if request.headers.get("If-Match") and not request.if_match.star_tag:
         if not request.if_match.contains_weak(str(practice.version)):
             raise StaleVersion(None, practice.version)
         return practice.version
-    if body is not None and "version" in body:
+    if body is None:
+        return None
+    if "version" in body:
         version = body["version"]
+        if isinstance(version, float) and version.is_integer():  # 3.0: an integer in JSON
+            version = int(version)
         if isinstance(version, bool) or not isinstance(version, int):
             raise ApiError(400, "Trường version phải là số nguyên.", code="validation_error",
                            fields={"version": "Phải là số nguyên (phiên bản nhận được khi đọc)."})
         if version != practice.version:
             raise StaleVersion(version, practice.version)
         return version
+    if request.if_match.star_tag:
+        raise ApiError(428, "If-Match: * không nêu phiên bản; gửi ETag nhận được khi đọc mô "
+                            "hình (If-Match: \"<version>\") hoặc trường \"version\".")
     raise ApiError(428)
 
 

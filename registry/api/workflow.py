@@ -2,10 +2,13 @@
 timelines and the inbox. Each write is one unit of work around one service call."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from flask import jsonify, url_for
 
 from registry.api import bp
 from registry.api.auth import current_api_user
+from registry.routing import MAX_ID
 from registry.api.practices import json_body, load_practice, practice_response
 from registry.domain.errors import FieldError, Invalid
 from registry.domain.workflow import nomination_state_label
@@ -20,6 +23,16 @@ def _reason(body: dict) -> str:
     return value if isinstance(value, str) else ""
 
 
+def timestamp(moment: datetime | None) -> str | None:
+    """An RFC 3339 date-time, as the document's "format": "date-time" requires: with its
+    offset. Stored times are UTC; SQLite gives them back without a time zone."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.isoformat()
+
+
 def actor_name(event, user) -> str | None:
     """Names of the people acting are shown to signed-in staff, not to the public."""
     if event.actor is None or not getattr(user, "grants", None):
@@ -28,7 +41,7 @@ def actor_name(event, user) -> str | None:
 
 
 def event_json(event, user) -> dict:
-    return {"id": event.id, "at": event.at.isoformat(), "action": event.action,
+    return {"id": event.id, "at": timestamp(event.at), "action": event.action,
             "from": event.from_state, "to": event.to_state, "reason": event.reason,
             "actor": actor_name(event, user), "nomination_id": event.nomination_id,
             "data": {k: v for k, v in (event.data or {}).items()
@@ -50,8 +63,8 @@ def nomination_json(nomination, user) -> dict:
         "practice": nomination.practice.name, "level": nomination.level,
         "state": nomination.state, "state_label": nomination_state_label(nomination.state),
         "round": nomination.round, "reason": nomination.reason, "periods": nomination.periods,
-        "created_at": nomination.created_at.isoformat(),
-        "decided_at": nomination.decided_at.isoformat() if nomination.decided_at else None,
+        "created_at": timestamp(nomination.created_at),
+        "decided_at": timestamp(nomination.decided_at),
         "decision_reason": nomination.decision_reason,
         "escalated_from": nomination.escalated_from_id,
         "version": nomination.version,
@@ -86,7 +99,8 @@ def create_nomination():
     user = current_api_user(required=True)
     body = json_body()
     practice_id = body.get("practice_id")
-    if isinstance(practice_id, bool) or not isinstance(practice_id, int):
+    if isinstance(practice_id, bool) or not isinstance(practice_id, int) \
+            or not 1 <= practice_id <= MAX_ID:
         raise Invalid([FieldError("practice_id", "phải là số của mô hình")], "Hồ sơ đề cử")
     with unit_of_work(user, SOURCE):
         nomination = workflow.nominate(user, practice_id, level=body.get("level"),

@@ -73,10 +73,11 @@ def parse_search_args(args, *, ignore=()) -> SearchRequest:
     q_values = [v for v in args.getlist("q") if v is not None]
     request.q = q_values[0] if q_values else ""
     for name in LIST_FACETS:
-        values = list(dict.fromkeys(v.strip() for v in args.getlist(name) if v and v.strip()))
+        sent = [v.strip() for v in args.getlist(name) if v and v.strip()]
+        values = list(dict.fromkeys(sent))
         if not values:
             continue
-        if len(values) > MAX_VALUES:
+        if len(sent) > MAX_VALUES:  # as the document's maxItems counts: repeats included
             errors[name] = f"Chọn tối đa {MAX_VALUES} giá trị."
             continue
         unknown = [v for v in values if v not in _known_values(name, values)]

@@ -179,6 +179,10 @@ def lock(subject) -> None:
 
 
 def check_version(subject, version) -> None:
+    """The version the client read must be the subject's. A JSON number without a fraction
+    (3.0) is an integer, as JSON Schema counts it."""
+    if isinstance(version, float) and version.is_integer():
+        version = int(version)
     if version is None or isinstance(version, bool) or not isinstance(version, int):
         raise Invalid([FieldError("version", "cần số phiên bản (số nguyên) nhận được khi đọc")],
                       "Thao tác")
@@ -429,6 +433,12 @@ APPLY = {
 
 # --- creating: a nomination, a replication, a commendation ---------------------------------
 
+def _is_choice(value, choices) -> bool:
+    """Whether a value sent by a client is one of `choices`: a string, never a JSON object
+    or list (unhashable: `in` a set or dict would raise instead of answering no)."""
+    return isinstance(value, str) and value in choices
+
+
 def nominate(user, practice_id: int, *, level: str, reason: str, periods,
              source: str = "web") -> Nomination:
     """Put a registered model forward at province or national level, with the reports it
@@ -441,7 +451,7 @@ def nominate(user, practice_id: int, *, level: str, reason: str, periods,
         raise NotAllowedInState("Đề cử điển hình", practice.status,
                                 allowed_actions(user, practice))
     errors = []
-    if level not in NOMINATION_LEVELS:
+    if not _is_choice(level, NOMINATION_LEVELS):
         errors.append(FieldError("level", "cấp đề cử là province hoặc national"))
     reason = str(reason or "").strip()
     if not reason:
@@ -449,6 +459,9 @@ def nominate(user, practice_id: int, *, level: str, reason: str, periods,
     known = {o.period for o in practice.outcomes}
     if not isinstance(periods, list) or not periods:
         errors.append(FieldError("periods", "chọn ít nhất một kỳ báo cáo kết quả làm căn cứ"))
+        periods = []
+    elif not all(isinstance(p, str) for p in periods):
+        errors.append(FieldError("periods", "mỗi kỳ là một chuỗi như \"2024-H1\""))
         periods = []
     unknown = [p for p in periods if p not in known]
     if unknown:
@@ -493,7 +506,7 @@ def replicate(user, source_id: int, *, commune_code: str, copy=(), source: str =
         raise NotAllowedInState("Nhân rộng", original.status,
                                 allowed_actions(user, original))
     copy = list(copy or [])
-    unknown = [f for f in copy if f not in COPYABLE]
+    unknown = [f for f in copy if not _is_choice(f, COPYABLE)]
     if unknown:
         raise Invalid([FieldError("copy", "không sao chép được: " + ", ".join(map(str, unknown))
                                   + " (được: " + ", ".join(COPYABLE) + ")")], "Nhân rộng")
@@ -535,9 +548,9 @@ def commend(user, practice_id: int, *, kind: str, level: str, decided_on, decisi
         raise NotAllowedInState("Khen thưởng", practice.status,
                                 allowed_actions(user, practice))
     errors = []
-    if kind not in COMMENDATION_KINDS:
+    if not _is_choice(kind, COMMENDATION_KINDS):
         errors.append(FieldError("kind", "là khen_thuong hoặc bieu_duong"))
-    if level not in COMMENDATION_LEVELS:
+    if not _is_choice(level, COMMENDATION_LEVELS):
         errors.append(FieldError("level", "là commune, province hoặc national"))
     try:
         day = decided_on if isinstance(decided_on, date) else date.fromisoformat(
@@ -550,9 +563,14 @@ def commend(user, practice_id: int, *, kind: str, level: str, decided_on, decisi
     texts = {"decision_number": (decision_number, 100), "member_name": (member_name, 200),
              "note": (note, 2000)}
     for name, (value, limit) in texts.items():
-        if len(str(value or "")) > limit:
+        if value is not None and not isinstance(value, str):
+            errors.append(FieldError(name, "phải là một chuỗi"))
+            texts[name] = ("", limit)
+        elif len(value or "") > limit:
             errors.append(FieldError(name, f"quá dài (tối đa {limit} ký tự)"))
-    if not str(decision_number or "").strip():
+    decision_number, member_name, note = (texts[key][0] for key in texts)
+    if not str(decision_number or "").strip() and "decision_number" not in {
+            e.field for e in errors}:
         errors.append(FieldError("decision_number", "cần số quyết định"))
     if errors:
         raise Invalid(errors, "Khen thưởng")
