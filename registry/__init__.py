@@ -20,9 +20,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.sort_keys = False
     app.json.ensure_ascii = False
 
-    from registry import database, i18n, routing, security_headers, web
+    from registry import database, delivery, i18n, routing, security_headers, web
     routing.init_app(app)  # first: the routes below are built with its converters
     security_headers.init_app(app)
+    delivery.init_app(app)
     database.init_app(app)
     i18n.init_app(app)
     from registry import accounts, api, cli, search

@@ -16,6 +16,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from registry.i18n import current_locale
 from registry.domain.fields import INDICATORS
+from registry.services.uploads import ACCEPT
 
 # WTForms ships no Vietnamese catalogue: its built-in messages, translated here.
 _VI = {
@@ -229,7 +230,7 @@ class EvidenceForm(BaseForm):
     title = StringField(_l("Tên tài liệu"), validators=[
         Length(max=300, message=_l("Tên tài liệu tối đa %(max)d ký tự."))])
     category = SelectField(_l("Loại tài liệu"))
-    file = FileField(_l("Tệp (PDF, ảnh JPEG/PNG/WebP, DOCX, XLSX)"))
+    file = FileField(_l("Tệp (PDF, ảnh JPEG/PNG/WebP, DOCX, XLSX)"), render_kw={"accept": ACCEPT})
 
 
 class ConfirmForm(BaseForm):

@@ -127,8 +127,12 @@ def practice_form_page(practice: Practice | None):
     except DomainError as error:
         return render_practice_form(form, practice, page_failure(
             error, lambda f: practice_field(form, f)))
-    flash({"created": _("Đã tạo mô hình."), "updated": _("Đã lưu thay đổi."),
-           "unchanged": _("Không có thay đổi nào để lưu.")}[outcome], "success")
+    if request.form.get("action") == "submit" and saved.status == "submitted":
+        flash(_("Đã gửi mô hình để xác minh. Ủy ban và ban chỉ đạo phụ trách sẽ xem xét."),
+              "success")
+    else:
+        flash({"created": _("Đã tạo mô hình."), "updated": _("Đã lưu thay đổi."),
+               "unchanged": _("Không có thay đổi nào để lưu.")}[outcome], "success")
     return redirect(url_for("catalogue.detail", practice_id=saved.id))
 
 

@@ -32,6 +32,8 @@ EXTENSIONS = {
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": {".docx"},
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {".xlsx"},
 }
+# What a file picker offers (`accept=`): the same types and extensions as the checks below.
+ACCEPT = ",".join(sorted(ALLOWED_TYPES) + sorted(e for exts in EXTENSIONS.values() for e in exts))
 TYPE_MESSAGE = _l("Chỉ nhận tệp PDF, ảnh (JPEG, PNG, WebP), Word (DOCX) hoặc Excel (XLSX).")
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f<>:\"|?*]")
 
